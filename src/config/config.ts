@@ -1,0 +1,134 @@
+// Operator configuration: command-line flags, each with an environment fallback
+// (TOKEN_RENEWER_<FLAG_NAME>), validated into a Config. Pure: argv and env in, Config or
+// a list of readable problems out.
+import { parseArgs } from 'node:util';
+import { DurationError, parseDuration } from '../renewal/duration.ts';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export interface Config {
+  /** Namespaces whose TokenRequests and TokenIssuers are watched; 'all' for the whole cluster. */
+  namespaces: readonly string[] | 'all';
+  /** Where the credentials Secrets of ClusterTokenIssuers live. */
+  clusterResourceNamespace: string;
+  metricsAddress: HostPort;
+  healthAddress: HostPort;
+  /** Effective leads shorter than this get a warning event (kubelet sync takes 60–90 s). */
+  minSafeLeadMs: number;
+  /** Lead used when a TokenRequest sets neither renewBefore nor renewBeforePercentage; undefined: a third of the lifetime. */
+  defaultRenewBeforeMs: number | undefined;
+  /** Concurrent reconciles of TokenRequests. */
+  concurrency: number;
+  /** Concurrent token requests to any one issuer. */
+  issuerConcurrency: number;
+  /** Permits plain-http issuer endpoints; for development and tests only. */
+  allowInsecureHttp: boolean;
+  logLevel: LogLevel;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+const options = {
+  namespaces: { type: 'string', default: '' },
+  'cluster-resource-namespace': { type: 'string', default: 'token-renewer' },
+  'metrics-address': { type: 'string', default: ':8080' },
+  'health-address': { type: 'string', default: ':8081' },
+  'min-safe-lead': { type: 'string', default: '2m' },
+  'default-renew-before': { type: 'string', default: '' },
+  concurrency: { type: 'string', default: '10' },
+  'issuer-concurrency': { type: 'string', default: '5' },
+  'allow-insecure-http': { type: 'boolean', default: false },
+  'log-level': { type: 'string', default: 'info' },
+} as const;
+
+type OptionName = keyof typeof options;
+
+export const configHelp = `Flags (each also read from TOKEN_RENEWER_<NAME>, e.g. TOKEN_RENEWER_MIN_SAFE_LEAD):
+  --namespaces=a,b                  watch only these namespaces (default: all)
+  --cluster-resource-namespace=NS   credentials of ClusterTokenIssuers (default: token-renewer)
+  --metrics-address=[HOST]:PORT     Prometheus /metrics (default: :8080)
+  --health-address=[HOST]:PORT      /healthz and /readyz (default: :8081)
+  --min-safe-lead=DURATION          warn when the lead is shorter (default: 2m)
+  --default-renew-before=DURATION   lead when a TokenRequest sets none (default: a third of the lifetime)
+  --concurrency=N                   parallel reconciles (default: 10)
+  --issuer-concurrency=N            parallel token requests per issuer (default: 5)
+  --allow-insecure-http             allow plain-http issuer endpoints (development only)
+  --log-level=debug|info|warn|error (default: info)`;
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+export function parseConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ConfigResult {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    return { ok: false, problems: [(err as Error).message] };
+  }
+  const given = new Set(argv.map((arg) => arg.replace(/^--/, '').split('=')[0]));
+  const raw = (name: OptionName): string | boolean | undefined => {
+    const fromEnv = env[`TOKEN_RENEWER_${name.toUpperCase().replaceAll('-', '_')}`];
+    if (!given.has(name) && fromEnv !== undefined) {
+      return options[name].type === 'boolean' ? fromEnv === 'true' || fromEnv === '1' : fromEnv;
+    }
+    return values[name];
+  };
+  const str = (name: OptionName) => String(raw(name) ?? '');
+  const problems: string[] = [];
+
+  const duration = (name: OptionName): number | undefined => {
+    const value = str(name);
+    if (value === '') return undefined;
+    try {
+      const ms = parseDuration(value);
+      if (ms > 0) return ms;
+      problems.push(`--${name} must be longer than 0s`);
+    } catch (err) {
+      problems.push(`--${name}: ${err instanceof DurationError ? err.message : String(err)}`);
+    }
+    return undefined;
+  };
+  const address = (name: OptionName): HostPort => {
+    const match = /^(.*):(\d{1,5})$/.exec(str(name));
+    const port = Number(match?.[2]);
+    if (!match || port > 65535) {
+      problems.push(`--${name} must be [HOST]:PORT, got ${JSON.stringify(str(name))}`);
+      return { host: '', port: 0 };
+    }
+    return { host: match[1] === '' ? '0.0.0.0' : match[1].replace(/^\[(.*)\]$/, '$1'), port };
+  };
+
+  const namespaceList = str('namespaces')
+    .split(',')
+    .map((ns) => ns.trim())
+    .filter((ns) => ns !== '');
+  const positive = (name: OptionName): number => {
+    const value = Number(str(name));
+    if (!Number.isInteger(value) || value < 1) problems.push(`--${name} must be a positive integer`);
+    return value;
+  };
+  const logLevel = str('log-level') as LogLevel;
+  if (!logLevels.includes(logLevel)) problems.push(`--log-level must be one of ${logLevels.join(', ')}`);
+  const clusterResourceNamespace = str('cluster-resource-namespace');
+  if (clusterResourceNamespace === '') problems.push('--cluster-resource-namespace must not be empty');
+
+  const config: Config = {
+    namespaces: namespaceList.length === 0 ? 'all' : namespaceList,
+    clusterResourceNamespace,
+    metricsAddress: address('metrics-address'),
+    healthAddress: address('health-address'),
+    minSafeLeadMs: duration('min-safe-lead') ?? 0,
+    defaultRenewBeforeMs: duration('default-renew-before'),
+    concurrency: positive('concurrency'),
+    issuerConcurrency: positive('issuer-concurrency'),
+    allowInsecureHttp: raw('allow-insecure-http') === true,
+    logLevel,
+  };
+  return problems.length === 0 ? { ok: true, config } : { ok: false, problems };
+}

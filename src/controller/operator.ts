@@ -1,0 +1,314 @@
+// Wiring of the controllers: informers feed keyed work queues; one scheduler wakes
+// TokenRequests when renewals and retries are due; the issuer controller tells TokenRequests
+// when their issuer changed. Readiness means every cache has been listed once.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Namespace,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import {
+  apiVersion,
+  type ClusterTokenIssuer,
+  ConditionType,
+  Kind,
+  Label,
+  managedBy,
+  Plural,
+  type TokenIssuer,
+  type TokenRequest,
+} from '../api/index.ts';
+import type { Config } from '../config/config.ts';
+import { describeApiError } from '../kube/conflict.ts';
+import { kubeEventRecorder } from '../kube/event-recorder.ts';
+import { dropManagedFields, Informer, type InformerLogEntry } from '../kube/informer.ts';
+import { NamedSecretWatches } from '../kube/named-secret-watches.ts';
+import { RecentWrites } from '../kube/recent-writes.ts';
+import { Scheduler } from '../kube/scheduler.ts';
+import { WorkQueue } from '../kube/work-queue.ts';
+import { SecretWriter, StatusWriter } from '../kube/writers.ts';
+import type { Logger } from '../log/logger.ts';
+import { createMetrics, type Metrics, type TokenRequestView } from '../metrics/metrics.ts';
+import { createIssuerConfigCache } from '../oauth/index.ts';
+import { findCondition, parseTime, retryAt } from '../renewal/index.ts';
+import { issuerKeyOf, resolveIssuer } from './issuer-access.ts';
+import { IssuerController, issuerKeyOfObject } from './issuers.ts';
+import { KeyedLimiter } from './limiter.ts';
+import { TokenRequestController, tokenRequestKey } from './token-requests.ts';
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  config: Config;
+  log: Logger;
+  now?: () => Date;
+  random?: () => number;
+}
+
+export interface Operator {
+  readonly metrics: Metrics;
+  start(): Promise<void>;
+  /** Stops taking work, lets in-flight reconciles finish (bounded), stops every watch. */
+  stop(timeoutMs?: number): Promise<void>;
+  synced(): boolean;
+}
+
+const issuerPrefix = 'issuer:';
+const objectKey = (obj: KubernetesObject) => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+
+export function createOperator(options: OperatorOptions): Operator {
+  const { kubeConfig, config, log } = options;
+  const now = options.now ?? (() => new Date());
+  const random = options.random ?? Math.random;
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const informerLog = (what: string) => (entry: InformerLogEntry) => {
+    const { level, event, ...fields } = entry;
+    const flat = Object.fromEntries(
+      Object.entries(fields).map(([k, v]) => [
+        k,
+        typeof v === 'object' && v !== null ? JSON.stringify(v) : v,
+      ]),
+    ) as Record<string, string | number | boolean | undefined>;
+    log[level === 'debug' ? 'debug' : level === 'info' ? 'info' : level === 'warn' ? 'warn' : 'error'](
+      `watch ${event}`,
+      { resource: what, ...flat },
+    );
+  };
+  const crd = (plural: string) => ({ apiVersion, plural });
+  const namespaces = config.namespaces;
+
+  const tokenRequests = new Informer<TokenRequest>({
+    kubeConfig,
+    resource: crd(Plural.TokenRequest),
+    namespaces,
+    transform: (obj) => dropManagedFields(obj) as TokenRequest,
+    log: informerLog(Plural.TokenRequest),
+  });
+  const tokenIssuers = new Informer<TokenIssuer>({
+    kubeConfig,
+    resource: crd(Plural.TokenIssuer),
+    namespaces,
+    transform: (obj) => dropManagedFields(obj) as TokenIssuer,
+    log: informerLog(Plural.TokenIssuer),
+  });
+  const clusterTokenIssuers = new Informer<ClusterTokenIssuer>({
+    kubeConfig,
+    resource: crd(Plural.ClusterTokenIssuer),
+    transform: (obj) => dropManagedFields(obj) as ClusterTokenIssuer,
+    log: informerLog(Plural.ClusterTokenIssuer),
+  });
+  // Only the Secrets we manage: never a cache of every Secret in the cluster.
+  const managedSecrets = new Informer<V1Secret>({
+    kubeConfig,
+    resource: { apiVersion: 'v1', plural: 'secrets' },
+    namespaces,
+    labelSelector: `${Label.ManagedBy}=${managedBy}`,
+    transform: dropManagedFields,
+    log: informerLog('secrets'),
+  });
+  // Namespace labels for ClusterTokenIssuer selectors; an operator limited to a list of
+  // namespaces cannot list namespaces, and matches by name only.
+  const namespaceInformer =
+    namespaces === 'all'
+      ? new Informer<V1Namespace>({
+          kubeConfig,
+          resource: { apiVersion: 'v1', plural: 'namespaces' },
+          transform: dropManagedFields,
+          log: informerLog('namespaces'),
+        })
+      : undefined;
+  const informers: Informer<KubernetesObject>[] = [
+    tokenRequests,
+    tokenIssuers,
+    clusterTokenIssuers,
+    managedSecrets,
+    ...(namespaceInformer ? [namespaceInformer] : []),
+  ] as Informer<KubernetesObject>[];
+
+  const recentSecrets = new RecentWrites<V1Secret>();
+  const recentTokenRequests = new RecentWrites<TokenRequest>();
+  const scheduler = new Scheduler({
+    onError: (err, key) => log.error('scheduler callback failed', { key, error: String(err) }),
+  });
+
+  const metrics = createMetrics({
+    tokenRequests: () => tokenRequestViews(),
+    scheduledRenewals: () => scheduler.size,
+  });
+  metrics.setLeader(true);
+
+  const reportError = (what: string) => (err: unknown, key: string) => {
+    log.error(`${what} reconcile failed`, { key, error: describeApiError(err) });
+    const attempts = (apiFailures.get(key) ?? 0) + 1;
+    apiFailures.set(key, attempts);
+    scheduler.schedule(key, retryAt({ failedAttempts: attempts, now: now(), random }).at);
+  };
+  const apiFailures = new Map<string, number>();
+  const tokenRequestQueue = new WorkQueue({
+    concurrency: config.concurrency,
+    onError: reportError('TokenRequest'),
+  });
+  const issuerQueue = new WorkQueue({ concurrency: 2, onError: reportError('issuer') });
+
+  // issuer key → TokenRequest keys that use it, and back.
+  const dependents = new Map<string, Set<string>>();
+  const issuerOf = new Map<string, string>();
+  const track = (trKey: string, tr: TokenRequest | undefined) => {
+    const previous = issuerOf.get(trKey);
+    const next = tr ? issuerKeyOf(tr) : undefined;
+    if (previous === next) return;
+    if (previous) dependents.get(previous)?.delete(trKey);
+    if (next) {
+      issuerOf.set(trKey, next);
+      let set = dependents.get(next);
+      if (!set) {
+        set = new Set();
+        dependents.set(next, set);
+      }
+      set.add(trKey);
+    } else {
+      issuerOf.delete(trKey);
+    }
+  };
+
+  const issuerLimiter = new KeyedLimiter(config.issuerConcurrency);
+  const events = kubeEventRecorder(core, {
+    now,
+    onError: (err) => log.warn('event not recorded', { error: describeApiError(err) }),
+  });
+  const statusWriter = new StatusWriter(custom);
+  const secretWatches = new NamedSecretWatches({
+    kubeConfig,
+    onChange: (_ref, owners) => {
+      for (const owner of owners) issuerQueue.add(`${issuerPrefix}${owner}`);
+    },
+    log: (entry) => informerLog(`secret ${entry.secret}`)(entry),
+  });
+
+  const configs = createIssuerConfigCache();
+  const issuers = new IssuerController({
+    now,
+    random,
+    tokenIssuer: (ns, name) => tokenIssuers.get(ns, name),
+    clusterTokenIssuer: (name) => clusterTokenIssuers.get(undefined, name),
+    secrets: secretWatches,
+    configs,
+    status: statusWriter,
+    events,
+    retryAt: (key, at) => scheduler.schedule(`${issuerPrefix}${key}`, at),
+    changed: (key) => {
+      for (const trKey of dependents.get(key) ?? []) tokenRequestQueue.add(trKey);
+    },
+    clusterResourceNamespace: config.clusterResourceNamespace,
+    allowInsecureHttp: config.allowInsecureHttp,
+    log,
+  });
+
+  const controller = new TokenRequestController({
+    now,
+    random,
+    tokenRequest: (ns, name) => {
+      const key = tokenRequestKey(ns, name);
+      return recentTokenRequests.freshest(key, tokenRequests.get(ns, name));
+    },
+    secret: (ns, name) => recentSecrets.freshest(`${ns}/${name}`, managedSecrets.get(ns, name)),
+    issuerAccess: (tr) =>
+      resolveIssuer(tr, {
+        tokenIssuer: (ns, name) => tokenIssuers.get(ns, name),
+        clusterTokenIssuer: (name) => clusterTokenIssuers.get(undefined, name),
+        namespaceLabels: (ns) =>
+          (namespaceInformer?.get(undefined, ns)?.metadata?.labels as Record<string, string> | undefined) ??
+          undefined,
+      }),
+    issuerState: (key) => issuers.state(key),
+    withIssuerSlot: (key, fn) => issuerLimiter.run(key, fn),
+    secrets: new SecretWriter(core),
+    status: statusWriter,
+    wroteSecret: (secret) => recentSecrets.remember(objectKey(secret), secret),
+    wroteTokenRequest: (tr) => recentTokenRequests.remember(objectKey(tr), tr),
+    events,
+    schedule: (key, at) => scheduler.schedule(key, at),
+    unschedule: (key) => scheduler.cancel(key),
+    metrics,
+    log,
+    minSafeLeadMs: config.minSafeLeadMs,
+    defaultRenewBeforeMs: config.defaultRenewBeforeMs,
+  });
+
+  // Events → queues.
+  tokenRequests.onEvent((event) => {
+    const key = objectKey(event.object);
+    recentTokenRequests.observe(key, event.type === 'delete' ? undefined : event.object);
+    track(key, event.type === 'delete' ? undefined : event.object);
+    tokenRequestQueue.add(key);
+  });
+  managedSecrets.onEvent((event) => {
+    const secret = event.object;
+    const key = objectKey(secret);
+    recentSecrets.observe(key, event.type === 'delete' ? undefined : secret);
+    const owner = secret.metadata?.labels?.[Label.TokenRequest];
+    if (owner) tokenRequestQueue.add(tokenRequestKey(secret.metadata?.namespace ?? '', owner));
+  });
+  const onIssuerEvent = (event: { object: TokenIssuer | ClusterTokenIssuer }) =>
+    issuerQueue.add(`${issuerPrefix}${issuerKeyOfObject(event.object)}`);
+  tokenIssuers.onEvent(onIssuerEvent);
+  clusterTokenIssuers.onEvent(onIssuerEvent);
+  namespaceInformer?.onEvent((event) => {
+    const namespace = event.object.metadata?.name ?? '';
+    for (const [trKey, issuerKey] of issuerOf) {
+      if (issuerKey.startsWith(`${Kind.ClusterTokenIssuer}/`) && trKey.startsWith(`${namespace}/`)) {
+        tokenRequestQueue.add(trKey);
+      }
+    }
+  });
+  scheduler.onDue((key) => {
+    if (key.startsWith(issuerPrefix)) issuerQueue.add(key);
+    else tokenRequestQueue.add(key);
+  });
+
+  function* tokenRequestViews(): Iterable<TokenRequestView> {
+    for (const tr of tokenRequests.list()) {
+      const key = objectKey(tr);
+      yield {
+        namespace: tr.metadata.namespace ?? '',
+        name: tr.metadata.name ?? '',
+        ready: findCondition(tr.status?.conditions, ConditionType.Ready)?.status === 'True',
+        expiresAt: parseTime(tr.status?.expirationTime),
+        renewAt: scheduler.dueAt(key) ?? parseTime(tr.status?.renewalTime),
+      };
+    }
+  }
+
+  return {
+    metrics,
+    synced: () => informers.every((informer) => informer.hasSynced()),
+    async start() {
+      for (const informer of informers) informer.start();
+      await Promise.all(informers.map((informer) => informer.whenSynced()));
+      log.info('caches synced', {
+        tokenRequests: tokenRequests.size,
+        managedSecrets: managedSecrets.size,
+        issuers: tokenIssuers.size + clusterTokenIssuers.size,
+      });
+      issuerQueue.process(async (key) => {
+        await issuers.reconcile(key.slice(issuerPrefix.length));
+        apiFailures.delete(key);
+      });
+      tokenRequestQueue.process(async (key) => {
+        await controller.reconcile(key);
+        apiFailures.delete(key);
+      });
+    },
+    async stop(timeoutMs = 10_000) {
+      scheduler.clear();
+      await Promise.all([tokenRequestQueue.shutdown({ timeoutMs }), issuerQueue.shutdown({ timeoutMs })]);
+      await Promise.all([
+        ...informers.map((informer) => informer.stop()),
+        secretWatches.stop(),
+        configs.clear(),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,20 @@
+// Reconnect delays for the list/watch loops: exponential, capped, jittered so that many informers
+// failing together (an API server restart) do not come back in lockstep.
+
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+  /** Uniform in [0, 1); injectable for tests. */
+  random?: () => number;
+}
+
+/**
+ * Delay before retry number `attempt` (1 = first retry): `initialMs · 2^(attempt−1)` capped at
+ * `maxMs`, of which a random half is taken away ("equal jitter": spread, but never near zero).
+ */
+export function backoffDelay(attempt: number, options: BackoffOptions): number {
+  const random = options.random ?? Math.random;
+  const exponent = Math.min(Math.max(attempt - 1, 0), 52);
+  const ceiling = Math.min(options.maxMs, options.initialMs * 2 ** exponent);
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+}
