@@ -23,6 +23,9 @@ export function renderCrdFiles(): Map<string, string> {
     // lineWidth 0: long descriptions and CEL rules stay on one line, so diffs stay readable.
     files.set(`${crdDir}/${crd.metadata.name}.yaml`, `# ${header}\n${stringify(crd, { lineWidth: 0 })}`);
   }
+  // So that `kubectl apply -k crds/` (and deploy/, which includes this directory) finds them.
+  const resources = crds.map((crd) => `${crd.metadata.name}.yaml`);
+  files.set(`${crdDir}/kustomization.yaml`, `# ${header}\n${stringify({ resources })}`);
   return files;
 }
 

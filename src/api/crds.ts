@@ -112,15 +112,17 @@ export const tokenRequestCRD = crd(Kind.TokenRequest, 'tokenrequest', ['tokreq']
     jsonPath: '.status.secretName',
     description: 'Secret holding the token.',
   },
+  // Strings, not `date`: kubectl shows a date column as an age, and prints <invalid> for the
+  // future, which is where expiry and renewal times are.
   {
     name: 'Expires',
-    type: 'date',
+    type: 'string',
     jsonPath: '.status.expirationTime',
     description: 'When the token expires.',
   },
   {
     name: 'Renews',
-    type: 'date',
+    type: 'string',
     jsonPath: '.status.renewalTime',
     description: 'When the token is renewed next.',
   },

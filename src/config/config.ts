@@ -2,6 +2,7 @@
 // (TOKEN_RENEWER_<FLAG_NAME>), validated into a Config. Pure: argv and env in, Config or
 // a list of readable problems out.
 import { parseArgs } from 'node:util';
+import { type OutboundPolicy, outboundPolicyProblems } from '../oauth/outbound-policy.ts';
 import { DurationError, parseDuration } from '../renewal/duration.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -22,8 +23,8 @@ export interface Config {
   concurrency: number;
   /** Concurrent token requests to any one issuer. */
   issuerConcurrency: number;
-  /** Permits plain-http issuer endpoints; for development and tests only. */
-  allowInsecureHttp: boolean;
+  /** Where issuer requests may go: https, address denylist, exemptions, host allowlist. */
+  outbound: OutboundPolicy;
   logLevel: LogLevel;
 }
 
@@ -42,6 +43,9 @@ const options = {
   concurrency: { type: 'string', default: '10' },
   'issuer-concurrency': { type: 'string', default: '5' },
   'allow-insecure-http': { type: 'boolean', default: false },
+  'allow-private-networks': { type: 'boolean', default: false },
+  'allow-endpoint-cidrs': { type: 'string', default: '' },
+  'allowed-endpoint-hosts': { type: 'string', default: '' },
   'log-level': { type: 'string', default: 'info' },
 } as const;
 
@@ -57,6 +61,11 @@ export const configHelp = `Flags (each also read from TOKEN_RENEWER_<NAME>, e.g.
   --concurrency=N                   parallel reconciles (default: 10)
   --issuer-concurrency=N            parallel token requests per issuer (default: 5)
   --allow-insecure-http             allow plain-http issuer endpoints (development only)
+  --allow-private-networks          allow endpoints on private addresses (10/8, 172.16/12, 192.168/16,
+                                    100.64/10, fc00::/7); loopback, link-local and metadata stay denied
+  --allow-endpoint-cidrs=CIDR,…     exempt these ranges from the address denylist (development and
+                                    tests, e.g. 127.0.0.1/32; production should not need it)
+  --allowed-endpoint-hosts=H,…      only these endpoint hosts (idp.example.com, *.corp.example)
   --log-level=debug|info|warn|error (default: info)`;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -115,6 +124,18 @@ export function parseConfig(
   };
   const logLevel = str('log-level') as LogLevel;
   if (!logLevels.includes(logLevel)) problems.push(`--log-level must be one of ${logLevels.join(', ')}`);
+  const list = (name: OptionName) =>
+    str(name)
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  const outbound: OutboundPolicy = {
+    allowInsecureHttp: raw('allow-insecure-http') === true,
+    allowPrivateNetworks: raw('allow-private-networks') === true,
+    allowEndpointCidrs: list('allow-endpoint-cidrs'),
+    allowedEndpointHosts: list('allowed-endpoint-hosts'),
+  };
+  problems.push(...outboundPolicyProblems(outbound));
   const clusterResourceNamespace = str('cluster-resource-namespace');
   if (clusterResourceNamespace === '') problems.push('--cluster-resource-namespace must not be empty');
 
@@ -127,7 +148,7 @@ export function parseConfig(
     defaultRenewBeforeMs: duration('default-renew-before'),
     concurrency: positive('concurrency'),
     issuerConcurrency: positive('issuer-concurrency'),
-    allowInsecureHttp: raw('allow-insecure-http') === true,
+    outbound,
     logLevel,
   };
   return problems.length === 0 ? { ok: true, config } : { ok: false, problems };

@@ -2,7 +2,7 @@
 // client needs, or to a problem a person can fix. Pure: Secrets come in through a lookup.
 import type { V1Secret } from '@kubernetes/client-node';
 import { type ClusterTokenIssuer, IssuerReason, Kind, type TokenIssuer } from '../api/index.ts';
-import type { IssuerDescription } from '../oauth/index.ts';
+import { DEFAULT_OUTBOUND_POLICY, type IssuerDescription, type OutboundPolicy } from '../oauth/index.ts';
 import { parseDuration } from '../renewal/index.ts';
 
 export type IssuerObject = TokenIssuer | ClusterTokenIssuer;
@@ -46,7 +46,8 @@ export function issuerSettings(
   issuer: IssuerObject,
   options: {
     clusterResourceNamespace: string;
-    allowInsecureHttp: boolean;
+    /** The operator's outbound policy; the production default when not given. */
+    outbound?: OutboundPolicy;
     secret: (ref: SecretRefKey) => V1Secret | undefined;
   },
 ): IssuerSettings {
@@ -120,7 +121,7 @@ export function issuerSettings(
       auth,
       caBundlePem,
       timeoutMs: parseDuration(spec.timeout ?? '10s'),
-      allowInsecureHttp: options.allowInsecureHttp,
+      outbound: options.outbound ?? DEFAULT_OUTBOUND_POLICY,
     },
     credentialVersions: [...versions].sort(),
     defaultLifetimeMs: parseDuration(spec.defaultTokenLifetime ?? '5m'),

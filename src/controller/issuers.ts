@@ -20,6 +20,7 @@ import {
   buildConfiguration,
   credentialsFingerprint,
   type IssuerConfigCache,
+  type OutboundPolicy,
   TokenRequestError,
 } from '../oauth/index.ts';
 import { issuerHash, retryAt, setCondition, statusDiffers } from '../renewal/index.ts';
@@ -51,7 +52,7 @@ export interface IssuerControllerDeps {
   /** The issuer's state changed: reconcile the TokenRequests that use it. */
   changed(key: string): void;
   clusterResourceNamespace: string;
-  allowInsecureHttp: boolean;
+  outbound: OutboundPolicy;
   log: Logger;
 }
 
@@ -103,7 +104,7 @@ export class IssuerController {
     const deps = this.#deps;
     const settings = issuerSettings(issuer, {
       clusterResourceNamespace: deps.clusterResourceNamespace,
-      allowInsecureHttp: deps.allowInsecureHttp,
+      outbound: deps.outbound,
       secret: (ref) => deps.secrets.get(ref),
     });
     if (!settings.ok) {
@@ -130,6 +131,7 @@ export class IssuerController {
           clientID: description.clientID,
           authMethod: description.auth.method,
           credentialVersions: settings.credentialVersions,
+          objectVersion: `${issuer.metadata.uid ?? ''}/${issuer.metadata.generation ?? ''}`,
         }),
       };
     } catch (err) {
@@ -148,7 +150,11 @@ export class IssuerController {
         deps.retryAt(key, retry.at);
       }
       const reason =
-        error?.code === 'configuration' ? IssuerReason.InvalidCredentials : IssuerReason.DiscoveryFailed;
+        error?.code === 'endpoint_refused'
+          ? IssuerReason.EndpointNotAllowed
+          : error?.code === 'configuration'
+            ? IssuerReason.InvalidCredentials
+            : IssuerReason.DiscoveryFailed;
       return { ready: false, reason, message: error?.message ?? 'issuer configuration failed' };
     }
   }

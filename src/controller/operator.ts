@@ -21,7 +21,7 @@ import {
   type TokenRequest,
 } from '../api/index.ts';
 import type { Config } from '../config/config.ts';
-import { describeApiError } from '../kube/conflict.ts';
+import { describeApiError, isNotFound } from '../kube/conflict.ts';
 import { kubeEventRecorder } from '../kube/event-recorder.ts';
 import { dropManagedFields, Informer, type InformerLogEntry } from '../kube/informer.ts';
 import { NamedSecretWatches } from '../kube/named-secret-watches.ts';
@@ -108,23 +108,24 @@ export function createOperator(options: OperatorOptions): Operator {
     transform: dropManagedFields,
     log: informerLog('secrets'),
   });
-  // Namespace labels for ClusterTokenIssuer selectors; an operator limited to a list of
-  // namespaces cannot list namespaces, and matches by name only.
-  const namespaceInformer =
-    namespaces === 'all'
-      ? new Informer<V1Namespace>({
-          kubeConfig,
-          resource: { apiVersion: 'v1', plural: 'namespaces' },
-          transform: dropManagedFields,
-          log: informerLog('namespaces'),
-        })
-      : undefined;
+  // Namespace labels for ClusterTokenIssuer selectors: every namespace, or for an operator
+  // limited to a list of namespaces exactly those (one field-selected watch each).
+  const namespaceInformers = (namespaces === 'all' ? [undefined] : namespaces).map(
+    (name) =>
+      new Informer<V1Namespace>({
+        kubeConfig,
+        resource: { apiVersion: 'v1', plural: 'namespaces' },
+        ...(name === undefined ? {} : { fieldSelector: `metadata.name=${name}` }),
+        transform: dropManagedFields,
+        log: informerLog('namespaces'),
+      }),
+  );
   const informers: Informer<KubernetesObject>[] = [
     tokenRequests,
     tokenIssuers,
     clusterTokenIssuers,
     managedSecrets,
-    ...(namespaceInformer ? [namespaceInformer] : []),
+    ...namespaceInformers,
   ] as Informer<KubernetesObject>[];
 
   const recentSecrets = new RecentWrites<V1Secret>();
@@ -186,6 +187,15 @@ export function createOperator(options: OperatorOptions): Operator {
     },
     log: (entry) => informerLog(`secret ${entry.secret}`)(entry),
   });
+  // Secrets in a TokenRequest's way are not ours, so not in the managed cache: each is watched
+  // by name while the conflict lasts, so that removing it re-queues the TokenRequest at once.
+  const conflictWatches = new NamedSecretWatches({
+    kubeConfig,
+    onChange: (_ref, owners) => {
+      for (const owner of owners) tokenRequestQueue.add(owner);
+    },
+    log: (entry) => informerLog(`secret ${entry.secret}`)(entry),
+  });
 
   const configs = createIssuerConfigCache();
   const issuers = new IssuerController({
@@ -202,7 +212,7 @@ export function createOperator(options: OperatorOptions): Operator {
       for (const trKey of dependents.get(key) ?? []) tokenRequestQueue.add(trKey);
     },
     clusterResourceNamespace: config.clusterResourceNamespace,
-    allowInsecureHttp: config.allowInsecureHttp,
+    outbound: config.outbound,
     log,
   });
 
@@ -214,13 +224,27 @@ export function createOperator(options: OperatorOptions): Operator {
       return recentTokenRequests.freshest(key, tokenRequests.get(ns, name));
     },
     secret: (ns, name) => recentSecrets.freshest(`${ns}/${name}`, managedSecrets.get(ns, name)),
+    readSecret: async (namespace, name) => {
+      try {
+        return await core.readNamespacedSecret({ namespace, name });
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    watchConflict: (key, secret) =>
+      secret ? conflictWatches.track(key, [secret]) : conflictWatches.release(key),
     issuerAccess: (tr) =>
       resolveIssuer(tr, {
         tokenIssuer: (ns, name) => tokenIssuers.get(ns, name),
         clusterTokenIssuer: (name) => clusterTokenIssuers.get(undefined, name),
-        namespaceLabels: (ns) =>
-          (namespaceInformer?.get(undefined, ns)?.metadata?.labels as Record<string, string> | undefined) ??
-          undefined,
+        namespaceLabels: (ns) => {
+          for (const informer of namespaceInformers) {
+            const found = informer.get(undefined, ns);
+            if (found) return (found.metadata?.labels ?? {}) as Record<string, string>;
+          }
+          return undefined;
+        },
       }),
     issuerState: (key) => issuers.state(key),
     withIssuerSlot: (key, fn) => issuerLimiter.run(key, fn),
@@ -255,14 +279,15 @@ export function createOperator(options: OperatorOptions): Operator {
     issuerQueue.add(`${issuerPrefix}${issuerKeyOfObject(event.object)}`);
   tokenIssuers.onEvent(onIssuerEvent);
   clusterTokenIssuers.onEvent(onIssuerEvent);
-  namespaceInformer?.onEvent((event) => {
+  const onNamespaceEvent = (event: { object: V1Namespace }) => {
     const namespace = event.object.metadata?.name ?? '';
     for (const [trKey, issuerKey] of issuerOf) {
       if (issuerKey.startsWith(`${Kind.ClusterTokenIssuer}/`) && trKey.startsWith(`${namespace}/`)) {
         tokenRequestQueue.add(trKey);
       }
     }
-  });
+  };
+  for (const informer of namespaceInformers) informer.onEvent(onNamespaceEvent);
   scheduler.onDue((key) => {
     if (key.startsWith(issuerPrefix)) issuerQueue.add(key);
     else tokenRequestQueue.add(key);
@@ -307,6 +332,7 @@ export function createOperator(options: OperatorOptions): Operator {
       await Promise.all([
         ...informers.map((informer) => informer.stop()),
         secretWatches.stop(),
+        conflictWatches.stop(),
         configs.clear(),
       ]);
     },

@@ -49,6 +49,10 @@ export interface TokenRequestControllerDeps {
   tokenRequest(namespace: string, name: string): TokenRequest | undefined;
   /** The managed Secret as last seen (informer cache or our own last write). */
   secret(namespace: string, name: string): V1Secret | undefined;
+  /** Reads a Secret from the API server: the cache holds only the Secrets we manage. */
+  readSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
+  /** Watches the Secret in a TokenRequest's way (undefined: none), so that its removal re-queues it. */
+  watchConflict(key: string, secret: { namespace: string; name: string } | undefined): void;
   issuerAccess(tr: TokenRequest): IssuerAccess;
   issuerState(key: string): IssuerState | undefined;
   /** Runs a token request under the issuer's concurrency limit. */
@@ -83,10 +87,11 @@ export class TokenRequestController {
     const tr = deps.tokenRequest(namespace, name);
     if (!tr) {
       deps.unschedule(key);
+      deps.watchConflict(key, undefined);
       return;
     }
     const secretName = tr.spec.secret?.name ?? name;
-    const secret = deps.secret(namespace, secretName);
+    let secret = deps.secret(namespace, secretName);
     const now = deps.now();
     const log = deps.log.with({ namespace, name });
 
@@ -119,6 +124,9 @@ export class TokenRequestController {
       return;
     }
 
+    // Not in the cache of managed Secrets: before requesting a token for a Secret that seems
+    // missing, make sure that no Secret we do not manage is in the way.
+    secret ??= await deps.readSecret(namespace, secretName);
     const input: CheckInput = {
       now,
       tokenRequest: {
@@ -132,6 +140,7 @@ export class TokenRequestController {
       failure: failureFromStatus(tr.status),
     };
     const decision = decide(input);
+    if (decision.action !== 'conflict') deps.watchConflict(key, undefined);
     log.debug('decided', {
       action: decision.action,
       reason: 'reason' in decision ? decision.reason : undefined,
@@ -191,6 +200,7 @@ export class TokenRequestController {
   async #conflict(key: string, tr: TokenRequest, secretName: string, message: string) {
     const deps = this.#deps;
     deps.unschedule(key);
+    deps.watchConflict(key, { namespace: tr.metadata.namespace ?? '', name: secretName });
     await this.#writeStatus(
       tr,
       statusAfterConflict(tr.status, {
@@ -239,7 +249,11 @@ export class TokenRequestController {
         code: error?.code ?? 'unexpected',
         message: error?.message ?? 'token request failed unexpectedly',
         retryAfterMs: error?.retryAfterMs,
-        reason: TokenRequestReason.TokenRequestFailed,
+        // The server answered, but with something that cannot be a token.
+        reason:
+          error?.code === 'invalid_response' || error?.code === 'unsupported_token_type'
+            ? TokenRequestReason.InvalidTokenResponse
+            : TokenRequestReason.TokenRequestFailed,
       });
       return;
     }

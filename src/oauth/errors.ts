@@ -3,6 +3,7 @@
 // and a sanitized description; it carries no `cause`, so nothing raw can leak through it.
 import { ClientError, ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
 import {
+  causeChain,
   discardBody,
   invalidAttribute,
   isRejectedTokenType,
@@ -25,6 +26,7 @@ export type TokenRequestErrorCode =
   | 'unsupported_token_type' // e.g. DPoP: cannot be used as a bearer token from a file
   | 'discovery_failed' // the issuer's metadata could not be obtained or is unusable
   | 'configuration' // the issuer description itself is wrong: not retryable
+  | 'endpoint_refused' // the outbound policy forbids the endpoint (scheme, host, address): not retryable
   | 'unexpected'; // anything not recognised (a bug): retryable, reported by name only
 
 export interface TokenRequestErrorDetails {
@@ -80,7 +82,8 @@ interface Context extends ClassifyOptions {
 export function classifyError(err: unknown, now: Date, options: ClassifyOptions = {}): TokenRequestError {
   const ctx = { ...options, now };
   try {
-    if (err instanceof TokenRequestError) return err;
+    // Already classified (e.g. a refusal raised inside our fetch, which openid-client wraps).
+    for (const e of causeChain(err)) if (e instanceof TokenRequestError) return e;
     discardBody(err);
     return classify(err, ctx);
   } catch {

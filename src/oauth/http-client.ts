@@ -2,16 +2,25 @@
 // custom CA bundle, a client certificate (tls_client_auth), connection limits and the response
 // size limit apply to that issuer only. undici's fetch, not Node's global one: Node bundles an
 // older undici, and mixing an Agent of one version with the fetch of another is not supported.
+// Every request passes the outbound policy: its URL before anything is sent, the addresses its
+// host resolves to at connect time.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { CustomFetch } from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { causeChain } from './error-causes.ts';
 import { TokenRequestError } from './errors.ts';
+import { AddressRefusedError, guardedConnector, type Resolver, systemResolver } from './guarded-connector.ts';
+import { endpointRefused, type OutboundPolicy, urlRefusal } from './outbound-policy.ts';
 
 /** Token and discovery responses are a few KiB; anything far larger is not one. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export interface HttpClientOptions {
+  /** Total time for one request: connect, headers and the whole body. */
   timeoutMs: number;
+  outbound: OutboundPolicy;
+  /** Tests only: resolves host names instead of the system resolver. */
+  resolve?: Resolver;
   /** PEM bundle that replaces the system trust store for this issuer. */
   caBundlePem?: string;
   /** Presented during the TLS handshake (RFC 8705 tls_client_auth). */
@@ -26,31 +35,45 @@ export interface HttpClient {
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
-  const { timeoutMs, caBundlePem, clientCertificate } = options;
+  const { timeoutMs, caBundlePem, clientCertificate, outbound } = options;
   if (caBundlePem !== undefined) checkCaBundle(caBundlePem);
   if (clientCertificate) checkClientCertificate(clientCertificate.certPem, clientCertificate.keyPem);
 
   const agent = new Agent({
-    connect: {
+    connect: guardedConnector(outbound, options.resolve ?? systemResolver, {
       timeout: timeoutMs,
       ...(caBundlePem !== undefined ? { ca: caBundlePem } : {}),
       ...(clientCertificate ? { cert: clientCertificate.certPem, key: clientCertificate.keyPem } : {}),
-    },
-    // openid-client's AbortSignal is the real limit; these only stop undici from waiting longer.
+    }),
+    // The deadline below is the real limit; these only stop undici from waiting longer.
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     maxResponseSize: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
   });
 
   const fetch: CustomFetch = async (url, init) => {
-    const response = await undiciFetch(url, {
-      ...init,
-      // openid-client already asks for this; restated because following redirects is a security matter.
-      redirect: 'manual',
-      dispatcher: agent,
-    });
-    // A different class from the global Response with the same shape; openid-client checks by tag.
-    return response as unknown as Response;
+    const target = new URL(url);
+    const reason = urlRefusal(outbound, target);
+    if (reason) throw refused(target, reason);
+    // One deadline for the whole exchange: it stays attached to the body, which openid-client
+    // reads after this returns, so a server trickling bytes cannot outlast it.
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    try {
+      const response = await undiciFetch(url, {
+        ...init,
+        signal,
+        // A 3xx is returned as is and classified as an error naming its status; never followed.
+        redirect: 'manual',
+        dispatcher: agent,
+      });
+      // A different class from the global Response with the same shape; openid-client checks by tag.
+      return response as unknown as Response;
+    } catch (err) {
+      const refusal = [...causeChain(err)].find((e) => e instanceof AddressRefusedError);
+      if (refusal instanceof AddressRefusedError) throw refused(target, refusal.reason);
+      throw err;
+    }
   };
 
   return { fetch, close: () => agent.close() };
@@ -85,6 +108,13 @@ function checkClientCertificate(certPem: string, keyPem: string): void {
     throw configError('client certificate key cannot be parsed');
   }
   if (!matches) throw configError('client certificate and key do not match');
+}
+
+// The operator fetches only discovery documents and token endpoints (it never verifies tokens,
+// so never a JWKS): the path says which.
+function refused(url: URL, reason: string): TokenRequestError {
+  const what = url.pathname.includes('/.well-known/') ? 'discovery endpoint' : 'token endpoint';
+  return endpointRefused(what, url, reason);
 }
 
 function configError(message: string): TokenRequestError {

@@ -7,6 +7,7 @@ export type { IssuerConfigCacheOptions } from './config-cache.ts';
 export { IssuerConfigCache } from './config-cache.ts';
 export type { ClassifyOptions, TokenRequestErrorCode, TokenRequestErrorDetails } from './errors.ts';
 export { classifyError, TokenRequestError } from './errors.ts';
+export type { ResolvedAddress, Resolver } from './guarded-connector.ts';
 export type { BuildOptions, IssuerDescription } from './issuer-config.ts';
 export {
   buildConfiguration,
@@ -14,6 +15,15 @@ export {
   createIssuerConfigCache,
   credentialsFingerprint,
 } from './issuer-config.ts';
+export type { DeniedClass, OutboundPolicy } from './outbound-policy.ts';
+export {
+  addressRefusal,
+  DEFAULT_OUTBOUND_POLICY,
+  deniedClass,
+  outboundPolicyProblems,
+  parseCidr,
+  urlRefusal,
+} from './outbound-policy.ts';
 export { parseRetryAfter } from './retry-after.ts';
 export type { TokenRequestParams, TokenResponse } from './token-client.ts';
 export { requestToken } from './token-client.ts';

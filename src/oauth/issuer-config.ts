@@ -6,7 +6,9 @@ import { buildClientAuth, type ClientAuthSpec } from './client-auth.ts';
 import { IssuerConfigCache } from './config-cache.ts';
 import { discardBody, responseOf } from './error-causes.ts';
 import { classifyError, TokenRequestError } from './errors.ts';
+import type { Resolver } from './guarded-connector.ts';
 import { createHttpClient, type HttpClient } from './http-client.ts';
+import { endpointRefused, type OutboundPolicy, urlRefusal } from './outbound-policy.ts';
 
 export interface IssuerDescription {
   /** Discovery (OpenID Connect, then RFC 8414) … */
@@ -17,13 +19,15 @@ export interface IssuerDescription {
   auth: ClientAuthSpec;
   caBundlePem?: string;
   timeoutMs: number;
-  /** Plain http endpoints, for development and tests only. */
-  allowInsecureHttp: boolean;
+  /** The operator-wide rules for where requests may go. */
+  outbound: OutboundPolicy;
 }
 
 export interface BuildOptions {
   /** Clock for Retry-After dates in discovery errors. */
   now?: () => Date;
+  /** Tests only: resolves host names instead of the system resolver. */
+  resolve?: Resolver;
 }
 
 // What the OAuth client must remember about a Configuration but openid-client does not expose.
@@ -34,7 +38,7 @@ interface Internals {
 }
 const internals = new WeakMap<client.Configuration, Internals>();
 
-/** Builds a Configuration; throws TokenRequestError (`configuration` or `discovery_failed`). */
+/** Builds a Configuration; throws TokenRequestError (`configuration`, `endpoint_refused` or `discovery_failed`). */
 export async function buildConfiguration(
   issuer: IssuerDescription,
   options: BuildOptions = {},
@@ -45,6 +49,8 @@ export async function buildConfiguration(
   const secrets = secretsOf(auth);
   const http = createHttpClient({
     timeoutMs: issuer.timeoutMs,
+    outbound: issuer.outbound,
+    resolve: options.resolve,
     caBundlePem: issuer.caBundlePem,
     clientCertificate: auth.method === 'tls_client_auth' ? auth : undefined,
   });
@@ -54,7 +60,7 @@ export async function buildConfiguration(
     });
     // RFC 8705: prefer the server's mTLS endpoint aliases when it publishes them.
     const metadata = auth.method === 'tls_client_auth' ? { use_mtls_endpoint_aliases: true } : undefined;
-    const execute = issuer.allowInsecureHttp ? [client.allowInsecureRequests] : [];
+    const execute = issuer.outbound.allowInsecureHttp ? [client.allowInsecureRequests] : [];
     let config: client.Configuration;
     if (endpoint.kind === 'discovery') {
       config = await discover(endpoint.url, issuer, metadata, clientAuth, http, execute).catch((err) => {
@@ -64,6 +70,7 @@ export async function buildConfiguration(
         const message = 'issuer discovery failed: metadata names no token_endpoint';
         throw new TokenRequestError('discovery_failed', message, { retryable: false });
       }
+      checkDiscoveredEndpoints(config, issuer.outbound);
     } else {
       // The issuer is required but unknown here: the endpoint's origin stands in. It is used only as
       // the default `aud` of private_key_jwt assertions, which buildClientAuth overrides.
@@ -135,7 +142,7 @@ export function credentialsFingerprint(issuer: IssuerDescription): string {
     'certPem' in auth ? [auth.certPem, auth.keyPem] : null,
     issuer.caBundlePem ?? null,
     issuer.timeoutMs,
-    issuer.allowInsecureHttp,
+    issuer.outbound,
   ]);
   return createHmac('sha256', fingerprintKey).update(canonical).digest('base64url');
 }
@@ -172,8 +179,26 @@ function checkIssuer(issuer: IssuerDescription): Endpoint {
     throw fail(`${field} is not a URL`);
   }
   if (url.username !== '' || url.password !== '') throw fail(`${field} must not contain credentials`);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && issuer.allowInsecureHttp)) {
-    throw fail(`${field} must use https`);
-  }
+  // Scheme, host allowlist and IP literals are known now; names are checked when connecting.
+  const refused = urlRefusal(issuer.outbound, url);
+  if (refused) throw endpointRefused(kind === 'discovery' ? 'issuer URL' : 'token endpoint', url, refused);
   return { kind, url };
+}
+
+// What discovery names is the server's word: it passes the same rules before the issuer is ready.
+function checkDiscoveredEndpoints(config: client.Configuration, outbound: OutboundPolicy): void {
+  const metadata = config.serverMetadata();
+  const endpoints = [metadata.token_endpoint, metadata.mtls_endpoint_aliases?.token_endpoint];
+  for (const endpoint of endpoints) {
+    if (endpoint === undefined) continue;
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      const message = 'issuer discovery failed: token_endpoint is not a URL';
+      throw new TokenRequestError('discovery_failed', message, { retryable: false });
+    }
+    const refused = urlRefusal(outbound, url);
+    if (refused) throw endpointRefused('discovered token endpoint', url, refused);
+  }
 }

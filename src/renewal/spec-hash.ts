@@ -29,6 +29,11 @@ export interface IssuerHashInput {
    * client secret in an annotation could be brute-forced offline.
    */
   credentialVersions?: readonly string[];
+  /**
+   * `<uid>/<generation>` of the issuer object itself: any change of its spec (even one that does
+   * not alter the token, such as `timeout`) renews at once, as a change of the issuer should.
+   */
+  objectVersion?: string;
 }
 
 function sha256(value: unknown): string {
@@ -80,6 +85,7 @@ export function issuerHash(issuer: IssuerHashInput): string {
     clientID: issuer.clientID,
     authMethod: issuer.authMethod ?? null,
     credentialVersions: asSet(issuer.credentialVersions),
+    objectVersion: issuer.objectVersion ?? null,
   });
 }
 

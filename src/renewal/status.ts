@@ -152,9 +152,13 @@ export function statusAfterFailure(
     },
     {
       failedAttempts,
-      lastFailureTime: formatTime(at.now),
+      // To the millisecond, not rounded down to the second like the other times: backoffUntil
+      // reads both back, and a rounded retry time would end the backoff up to 1 s early (at
+      // once, for a retry due within the same second); a rounded failure time would make a
+      // manual renewal requested earlier in that second look newer and skip the backoff.
+      lastFailureTime: at.now.toISOString(),
       lastFailureMessage: message,
-      renewalTime: formatTime(at.retryAt),
+      renewalTime: at.retryAt.toISOString(),
     },
   );
 }

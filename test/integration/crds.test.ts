@@ -105,8 +105,8 @@ describe('CustomResourceDefinitions', () => {
       ['Ready', 'string', '.status.conditions[?(@.type=="Ready")].status'],
       ['Reason', 'string', '.status.conditions[?(@.type=="Ready")].reason'],
       ['Secret', 'string', '.status.secretName'],
-      ['Expires', 'date', '.status.expirationTime'],
-      ['Renews', 'date', '.status.renewalTime'],
+      ['Expires', 'string', '.status.expirationTime'],
+      ['Renews', 'string', '.status.renewalTime'],
       ['Age', 'date', '.metadata.creationTimestamp'],
     ]);
   });

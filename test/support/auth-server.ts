@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, exportJWK, exportPKCS8, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import type { Adapter, AdapterPayload, KoaContextWithOIDC } from 'oidc-provider';
 import Provider from 'oidc-provider';
+import { registerSecret } from './leak-check.ts';
 
 export interface AuthServerOptions {
   /** Lifetime of issued access tokens; changeable later with `setTokenTTL`. */
@@ -94,6 +95,10 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     none: { clientId: 'public-client', authMethod: 'none' },
   };
 
+  registerSecret(clients.basic.clientSecret);
+  registerSecret(clients.post.clientSecret);
+  registerSecret(clients.privateKeyJwt.privateKeyPem);
+
   // The issuer needs the port, so listen first and attach the provider afterwards.
   const http = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -175,6 +180,9 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     if (ctx.method !== 'POST' || ctx.path !== tokenPath) return next();
     try {
       await next();
+      // Every issued token joins the leak check (test/support/leak-check.ts).
+      const body = ctx.body as { access_token?: unknown } | undefined;
+      if (typeof body?.access_token === 'string') registerSecret(body.access_token);
     } finally {
       const id = requestClientId(ctx);
       counters.set(id, (counters.get(id) ?? 0) + 1);
@@ -203,9 +211,11 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       const { typ } = decodeProtectedHeader(accessToken);
       const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0);
       const exp = Math.floor(Date.now() / 1000) - secondsAgo;
-      return new SignJWT({ ...payload, exp, iat: exp - lifetime, jti: randomUUID() })
+      const expired = await new SignJWT({ ...payload, exp, iat: exp - lifetime, jti: randomUUID() })
         .setProtectedHeader({ alg: SIGNING_ALG, kid: signingKid, ...(typ ? { typ } : {}) })
         .sign(signingKeys.privateKey);
+      registerSecret(expired);
+      return expired;
     },
     close() {
       return new Promise((resolve, reject) => {

@@ -7,9 +7,14 @@ import { type Identity, kubeConfigFor } from './control-plane.ts';
 
 export const clusterEnvVar = 'TOKEN_RENEWER_TEST_CLUSTER';
 
+/** The static identities, and `operator`: the ServiceAccount deploy/ creates, with its RBAC. */
+export type ClusterIdentity = Identity | 'operator';
+
 export interface TestCluster {
-  kubeConfig(identity?: Identity): KubeConfig;
-  kubeconfigPath(identity?: Identity): string;
+  kubeConfig(identity?: ClusterIdentity): KubeConfig;
+  kubeconfigPath(identity?: ClusterIdentity): string;
+  /** Directory of kubectl, kube-apiserver and etcd. */
+  binDir: string;
   /** Path of the kubectl built with the control plane. */
   kubectl: string;
 }
@@ -19,8 +24,9 @@ export function testCluster(): TestCluster {
   if (!raw) {
     throw new Error(`${clusterEnvVar} is not set: run integration tests with "npm run test:integration"`);
   }
-  const paths = JSON.parse(raw) as Record<Identity | 'binDir', string>;
+  const paths = JSON.parse(raw) as Record<ClusterIdentity | 'binDir', string>;
   return {
+    binDir: paths.binDir,
     kubectl: join(paths.binDir, 'kubectl'),
     kubeconfigPath: (identity = 'admin') => paths[identity],
     kubeConfig(identity = 'admin') {

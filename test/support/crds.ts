@@ -24,7 +24,9 @@ export interface InstallCrdsOptions {
 /** Creates or replaces every CRD in crds/ and waits until each one is Established. */
 export async function installCrds(kc: KubeConfig, options: InstallCrdsOptions = {}): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
-  const files = (await readdir(crdDir)).filter((entry) => entry.endsWith('.yaml')).sort();
+  const files = (await readdir(crdDir))
+    .filter((entry) => entry.endsWith('.yaml') && entry !== 'kustomization.yaml')
+    .sort();
   if (files.length === 0) throw new Error(`no CRD files in ${crdDir}: run npm run generate`);
   const names: string[] = [];
   for (const file of files) {

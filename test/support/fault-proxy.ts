@@ -33,7 +33,11 @@ export interface FaultProxy {
   failNext(n: number, fault: Fault): void;
   /** Token-endpoint requests that reached the proxy, faulted or forwarded. */
   tokenRequests(): number;
+  /** When each of those requests arrived (`Date.now()`), in order. */
+  tokenRequestTimes(): readonly number[];
   pendingFaults(): number;
+  /** Drops every queued fault: the following requests are forwarded. */
+  clearFaults(): void;
   resetCounters(): void;
   close(): Promise<void>;
 }
@@ -46,11 +50,13 @@ export async function startFaultProxy(target: URL, options: FaultProxyOptions = 
   const faults: Fault[] = [];
   const hanging = new Set<ServerResponse>();
   let tokenRequests = 0;
+  let tokenRequestTimes: number[] = [];
 
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://proxy').pathname;
     if (req.method === 'POST' && path === tokenPath) {
       tokenRequests += 1;
+      tokenRequestTimes.push(Date.now());
       const fault = faults.shift();
       if (fault) return inject(fault, req, res);
     }
@@ -172,9 +178,14 @@ export async function startFaultProxy(target: URL, options: FaultProxyOptions = 
       for (let i = 0; i < n; i++) faults.push(fault);
     },
     tokenRequests: () => tokenRequests,
+    tokenRequestTimes: () => [...tokenRequestTimes],
     pendingFaults: () => faults.length,
+    clearFaults() {
+      faults.length = 0;
+    },
     resetCounters() {
       tokenRequests = 0;
+      tokenRequestTimes = [];
     },
     close() {
       return new Promise((resolve, reject) => {

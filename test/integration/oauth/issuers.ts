@@ -2,10 +2,19 @@
 // them from a TokenIssuer and its Secrets.
 import type { ClientAuthSpec } from '../../../src/oauth/client-auth.ts';
 import type { IssuerDescription } from '../../../src/oauth/issuer-config.ts';
+import { DEFAULT_OUTBOUND_POLICY, type OutboundPolicy } from '../../../src/oauth/outbound-policy.ts';
 import type { AuthServer } from '../../support/auth-server.ts';
 
 export type Method = 'basic' | 'post' | 'privateKeyJwt' | 'none';
 export const METHODS: readonly Method[] = ['basic', 'post', 'privateKeyJwt', 'none'];
+
+/** The production policy with loopback exempted: the test servers listen on 127.0.0.1. */
+export const LOOPBACK_HTTPS: OutboundPolicy = {
+  ...DEFAULT_OUTBOUND_POLICY,
+  allowEndpointCidrs: ['127.0.0.0/8'],
+};
+/** … and plain http allowed, as the development flags would. */
+export const LOOPBACK_HTTP: OutboundPolicy = { ...LOOPBACK_HTTPS, allowInsecureHttp: true };
 
 export type Endpoint = { issuerURL: string } | { tokenEndpoint: string };
 
@@ -39,7 +48,7 @@ export function issuerFor(
     clientID: server.clients[method].clientId,
     auth: authOf(server, method),
     timeoutMs: 5000,
-    allowInsecureHttp: true,
+    outbound: LOOPBACK_HTTP,
     ...overrides,
   };
 }

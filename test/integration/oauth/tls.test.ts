@@ -11,7 +11,7 @@ import {
 } from '../../../src/oauth/index.ts';
 import { type AuthServer, startAuthServer } from '../../support/auth-server.ts';
 import { type FrontProxy, startFrontProxy } from './front-proxy.ts';
-import { issuerFor, now, tokenEndpointAt } from './issuers.ts';
+import { issuerFor, LOOPBACK_HTTPS, now, tokenEndpointAt } from './issuers.ts';
 import { createTlsMaterial, type TlsMaterial } from './tls-material.ts';
 
 let server: AuthServer;
@@ -33,7 +33,7 @@ after(async () => {
   await server.close();
 });
 
-// https endpoints: allowInsecureHttp stays off, as in production.
+// https endpoints: plain http stays refused, as in production.
 function tlsClientAuth(
   proxy: FrontProxy,
   client = pki.client,
@@ -46,7 +46,7 @@ function tlsClientAuth(
     auth: { method: 'tls_client_auth', ...client },
     caBundlePem,
     timeoutMs: 5000,
-    allowInsecureHttp: false,
+    outbound: LOOPBACK_HTTPS,
   };
 }
 
@@ -69,13 +69,13 @@ function isTransportFailure(err: unknown): boolean {
 describe('TLS', { timeout: 15_000 }, () => {
   it('trusts the server through the issuer CA bundle', async () => {
     const issuer = issuerFor(server, 'basic', { tokenEndpoint: tokenEndpointAt(server, httpsOnly.url) });
-    const token = await attempt({ ...issuer, caBundlePem: pki.caPem, allowInsecureHttp: false });
+    const token = await attempt({ ...issuer, caBundlePem: pki.caPem, outbound: LOOPBACK_HTTPS });
     assert.equal(token.tokenType, 'Bearer');
   });
 
   it('without the CA bundle the server is not trusted: tls, retryable', async () => {
     const issuer = issuerFor(server, 'basic', { tokenEndpoint: tokenEndpointAt(server, httpsOnly.url) });
-    await assert.rejects(attempt({ ...issuer, allowInsecureHttp: false }), (err: unknown) => {
+    await assert.rejects(attempt({ ...issuer, outbound: LOOPBACK_HTTPS }), (err: unknown) => {
       assert.ok(err instanceof TokenRequestError, String(err));
       assert.deepEqual(
         [err.code, err.retryable, err.causeCode],
@@ -99,7 +99,7 @@ describe('TLS', { timeout: 15_000 }, () => {
   it('no certificate at all is rejected in the handshake', async () => {
     const issuer = issuerFor(server, 'basic', { tokenEndpoint: tokenEndpointAt(server, mutual.url) });
     await assert.rejects(
-      attempt({ ...issuer, caBundlePem: pki.caPem, allowInsecureHttp: false }),
+      attempt({ ...issuer, caBundlePem: pki.caPem, outbound: LOOPBACK_HTTPS }),
       isTransportFailure,
     );
   });

@@ -11,6 +11,7 @@ import {
   credentialsFingerprint,
   type IssuerDescription,
 } from '../../../src/oauth/issuer-config.ts';
+import { DEFAULT_OUTBOUND_POLICY } from '../../../src/oauth/outbound-policy.ts';
 
 const SECRET = 'kT9-very-secret';
 const base: IssuerDescription = {
@@ -18,7 +19,7 @@ const base: IssuerDescription = {
   clientID: 'orders',
   auth: { method: 'client_secret_basic', clientSecret: SECRET },
   timeoutMs: 2500,
-  allowInsecureHttp: false,
+  outbound: DEFAULT_OUTBOUND_POLICY,
 };
 
 function configurationError(message: RegExp) {
@@ -49,9 +50,68 @@ describe('buildConfiguration: explicit token endpoint', () => {
   });
 
   it('allows plain http only when told to', async () => {
-    const insecure = { ...base, tokenEndpoint: 'http://127.0.0.1:8080/token' };
-    await assert.rejects(buildConfiguration(insecure), configurationError(/tokenEndpoint must use https/));
-    await closeConfiguration(await buildConfiguration({ ...insecure, allowInsecureHttp: true }));
+    const insecure = { ...base, tokenEndpoint: 'http://idp.example:8080/token' };
+    await assert.rejects(
+      buildConfiguration(insecure),
+      endpointRefused(
+        'token endpoint http://idp.example:8080/token refused: plain http is allowed only with --allow-insecure-http',
+      ),
+    );
+    const outbound = { ...DEFAULT_OUTBOUND_POLICY, allowInsecureHttp: true };
+    await closeConfiguration(await buildConfiguration({ ...insecure, outbound }));
+  });
+});
+
+function endpointRefused(message: string) {
+  return (err: unknown) => {
+    assert.ok(err instanceof TokenRequestError, String(err));
+    assert.deepEqual([err.code, err.retryable, err.message], ['endpoint_refused', false, message]);
+    return true;
+  };
+}
+
+describe('buildConfiguration: the outbound policy, before any request', () => {
+  const cases: [string, Partial<IssuerDescription>, string][] = [
+    [
+      'another scheme',
+      { tokenEndpoint: 'ftp://idp.example/token' },
+      'token endpoint ftp://idp.example/token refused: only https endpoints are allowed',
+    ],
+    [
+      'a plain-http issuer URL',
+      { tokenEndpoint: undefined, issuerURL: 'http://idp.example/realms/prod' },
+      'issuer URL http://idp.example/realms/prod refused: plain http is allowed only with --allow-insecure-http',
+    ],
+    [
+      'the metadata address as an IP literal',
+      { tokenEndpoint: 'https://169.254.169.254/latest/token' },
+      'token endpoint https://169.254.169.254/latest/token refused: 169.254.169.254 is a link-local address',
+    ],
+    [
+      'an IPv4-mapped IPv6 loopback literal',
+      { tokenEndpoint: 'https://[::ffff:127.0.0.1]/token' },
+      'token endpoint https://[::ffff:7f00:1]/token refused: ::ffff:7f00:1 is a loopback address',
+    ],
+    [
+      'a host outside the allowlist',
+      {
+        tokenEndpoint: 'https://evil.example/token',
+        outbound: { ...DEFAULT_OUTBOUND_POLICY, allowedEndpointHosts: ['idp.example', '*.corp.example'] },
+      },
+      'token endpoint https://evil.example/token refused: host evil.example is not in --allowed-endpoint-hosts',
+    ],
+  ];
+  for (const [name, change, message] of cases) {
+    it(name, async () => {
+      await assert.rejects(buildConfiguration({ ...base, ...change }), endpointRefused(message));
+    });
+  }
+
+  it('a host on the allowlist builds', async () => {
+    const outbound = { ...DEFAULT_OUTBOUND_POLICY, allowedEndpointHosts: ['idp.example', '*.corp.example'] };
+    for (const tokenEndpoint of ['https://idp.example/token', 'https://login.eu.corp.example/token']) {
+      await closeConfiguration(await buildConfiguration({ ...base, tokenEndpoint, outbound }));
+    }
   });
 });
 
@@ -65,7 +125,6 @@ describe('buildConfiguration: refuses a wrong description before any request', (
       { tokenEndpoint: `https://orders:${SECRET}@idp.example/token` },
       /credentials/,
     ],
-    ['another scheme', { tokenEndpoint: 'ftp://idp.example/token' }, /must use https/],
     ['an empty client id', { clientID: '' }, /clientID/],
     ['a zero timeout', { timeoutMs: 0 }, /timeout/],
     ['an empty secret', { auth: { method: 'client_secret_post', clientSecret: '' } }, /secret is empty/],
@@ -100,7 +159,8 @@ describe('credentialsFingerprint', () => {
       { ...base, tokenEndpoint: undefined, issuerURL: 'https://idp.example' },
       { ...base, caBundlePem: 'pem' },
       { ...base, timeoutMs: 3000 },
-      { ...base, allowInsecureHttp: true },
+      { ...base, outbound: { ...DEFAULT_OUTBOUND_POLICY, allowInsecureHttp: true } },
+      { ...base, outbound: { ...DEFAULT_OUTBOUND_POLICY, allowEndpointCidrs: ['127.0.0.1/32'] } },
     ];
     const all = new Set([fingerprint, ...variants.map(credentialsFingerprint)]);
     assert.equal(all.size, variants.length + 1);

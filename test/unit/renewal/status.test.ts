@@ -163,9 +163,10 @@ describe('statusAfterFailure', () => {
     });
     assert.equal(first.failedAttempts, 1);
     assert.equal(second.failedAttempts, 2);
-    assert.equal(second.lastFailureTime, '2026-12-04T15:41:00Z');
+    // Both to the millisecond: backoffUntil reads them back (see decide.test.ts).
+    assert.equal(second.lastFailureTime, '2026-12-04T15:41:00.000Z');
     assert.equal(second.lastFailureMessage, 'temporarily_unavailable');
-    assert.equal(second.renewalTime, '2026-12-04T15:41:01Z');
+    assert.equal(second.renewalTime, '2026-12-04T15:41:01.500Z');
     assert.equal(second.expirationTime, '2026-12-04T16:00:00Z', 'the current token is still described');
     assert.equal(
       condition(second, 'Renewing')?.message,
