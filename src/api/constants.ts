@@ -112,7 +112,6 @@ export type ConditionStatus = (typeof ConditionStatus)[keyof typeof ConditionSta
 export const TokenRequestReason = {
   // Ready
   TokenIssued: 'TokenIssued',
-  Pending: 'Pending',
   Expired: 'Expired',
   SecretConflict: 'SecretConflict',
   IssuerNotFound: 'IssuerNotFound',
@@ -120,11 +119,7 @@ export const TokenRequestReason = {
   NamespaceNotAllowed: 'NamespaceNotAllowed',
   TokenRequestFailed: 'TokenRequestFailed',
   InvalidTokenResponse: 'InvalidTokenResponse',
-  // Renewing
-  RenewalDue: 'RenewalDue',
-  SpecChanged: 'SpecChanged',
-  IssuerChanged: 'IssuerChanged',
-  RenewalRequested: 'RenewalRequested',
+  // Renewing (while a renewal is blocked by the issuer, Renewing carries the issuer reason)
   RetryingAfterFailure: 'RetryingAfterFailure',
   UpToDate: 'UpToDate',
 } as const;

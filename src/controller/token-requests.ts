@@ -18,6 +18,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { requestToken, TokenRequestError, type TokenResponse } from '../oauth/index.ts';
 import {
   type CheckInput,
+  CheckReason,
   currentToken,
   type Decision,
   decide,
@@ -225,7 +226,7 @@ export class TokenRequestController {
     const deps = this.#deps;
     const log = deps.log.with({ namespace: tr.metadata.namespace, name: tr.metadata.name });
     const previous = secret ? tokenFacts(secret) : undefined;
-    if (decision.reason === 'RenewalDue' && previous) {
+    if (decision.reason === CheckReason.RenewalDue && previous) {
       deps.metrics.renewalLateness((input.now.getTime() - previous.renewAt.getTime()) / 1000);
     }
     log.info('renewing', { reason: decision.reason });
@@ -364,7 +365,7 @@ export class TokenRequestController {
         'Recovered',
         `renewal succeeded after ${tr.status?.failedAttempts} failed attempts`,
       );
-    } else if (decision.reason !== 'RenewalDue') {
+    } else if (decision.reason !== CheckReason.RenewalDue) {
       deps.events.record(
         target(tr),
         'Normal',

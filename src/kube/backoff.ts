@@ -1,5 +1,6 @@
 // Reconnect delays for the list/watch loops: exponential, capped, jittered so that many informers
 // failing together (an API server restart) do not come back in lockstep.
+import { backoffCeilingMs } from '../renewal/backoff.ts';
 
 export interface BackoffOptions {
   initialMs: number;
@@ -14,7 +15,6 @@ export interface BackoffOptions {
  */
 export function backoffDelay(attempt: number, options: BackoffOptions): number {
   const random = options.random ?? Math.random;
-  const exponent = Math.min(Math.max(attempt - 1, 0), 52);
-  const ceiling = Math.min(options.maxMs, options.initialMs * 2 ** exponent);
+  const ceiling = backoffCeilingMs(attempt, options.initialMs, options.maxMs);
   return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
