@@ -115,15 +115,19 @@ const stringMap = (description: string, values: Schema, options: Options = {}): 
 // `[.]` rather than `\.`: the rule is a CEL string inside YAML, and a bracket needs no escaping.
 const durationRegex = '^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$';
 
-/** A Go duration string (`90s`, `10m`, `1h30m`), strictly positive. */
-function duration(description: string, defaultValue?: string): Schema {
+/** A Go duration string (`90s`, `10m`, `1h30m`), strictly positive and at most `max`. */
+function duration(description: string, defaultValue?: string, max?: string): Schema {
+  // Guarded so that a malformed value reports only the first message, not a parse error.
+  const parsed = (check: string) => `!self.matches('${durationRegex}') || ${check}`;
   return string(description, {
     ...(defaultValue === undefined ? {} : { default: defaultValue }),
     maxLength: 32,
     'x-kubernetes-validations': [
       rule(`self.matches('${durationRegex}')`, 'must be a duration such as 90s, 10m or 1h30m'),
-      // Guarded so that a malformed value reports only the message above, not a parse error.
-      rule(`!self.matches('${durationRegex}') || duration(self) > duration('0s')`, 'must be longer than 0s'),
+      rule(parsed(`duration(self) > duration('0s')`), 'must be longer than 0s'),
+      ...(max === undefined
+        ? []
+        : [rule(parsed(`duration(self) <= duration('${max}')`), `must be at most ${max}`)]),
     ],
   });
 }
@@ -517,7 +521,12 @@ const issuerProperties: Record<string, Schema> = {
     "Secret key holding PEM-encoded CA certificates to trust for the issuer's endpoints. At most one of caBundle and caSecretRef.",
     'ca.crt',
   ),
-  timeout: duration('Timeout of each request to the discovery and token endpoints.', '10s'),
+  // Capped: a token request holds operator capacity for up to this long.
+  timeout: duration(
+    'Timeout of each request to the discovery and token endpoints; at most 60s.',
+    '10s',
+    '60s',
+  ),
   defaultTokenLifetime: duration(
     'Lifetime assumed for a token whose response has neither expires_in nor a JWT exp claim; short on purpose, so that a token of unknown lifetime is renewed early.',
     '5m',

@@ -26,6 +26,7 @@ export const DEFAULT_OUTBOUND_POLICY: OutboundPolicy = Object.freeze({
 export type DeniedClass =
   | 'loopback'
   | 'link-local'
+  | 'cloud-metadata'
   | 'unspecified'
   | 'multicast'
   | 'broadcast'
@@ -40,6 +41,9 @@ const ALWAYS_DENIED: [Exclude<DeniedClass, 'private-network' | 'unrecognised'>, 
   ['multicast', ['224.0.0.0/4', 'ff00::/8']],
   ['broadcast', ['255.255.255.255/32']],
 ];
+// Metadata services that sit inside ranges a flag can open (AWS IMDS over IPv6 in fc00::/7,
+// Alibaba Cloud in 100.64.0.0/10): denied whatever the flags and exemptions say.
+const CLOUD_METADATA = blockListOf(['fd00:ec2::254/128', '100.100.100.200/32']);
 const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7', 'fec0::/10'];
 
 // BlockList also matches IPv4-mapped IPv6 forms (::ffff:127.0.0.1) against IPv4 ranges.
@@ -115,6 +119,7 @@ export function deniedClass(policy: OutboundPolicy, address: string): DeniedClas
   const version = isIP(address);
   if (version === 0) return 'unrecognised';
   const family = version === 4 ? 'ipv4' : 'ipv6';
+  if (CLOUD_METADATA.check(address, family)) return 'cloud-metadata';
   if (exemptionsOf(policy).check(address, family)) return undefined;
   for (const [kind, list] of deniedLists) if (list.check(address, family)) return kind;
   if (!policy.allowPrivateNetworks && privateList.check(address, family)) return 'private-network';

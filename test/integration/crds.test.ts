@@ -367,6 +367,14 @@ describe('TokenIssuer and ClusterTokenIssuer validation', () => {
     );
   });
 
+  test('a timeout above 60s is rejected', async () => {
+    await assertRejected(
+      tokenIssuer({ ...issuerSpec, timeout: '1h' }),
+      'spec.timeout',
+      'must be at most 60s',
+    );
+  });
+
   test('a ClusterTokenIssuer without allowedNamespaces, or with an empty one, is rejected', async () => {
     await assertRejected(clusterTokenIssuer(issuerSpec), 'spec.allowedNamespaces: Required value');
     await assertRejected(

@@ -220,7 +220,7 @@ export interface TokenIssuerSpec {
   caBundle?: string;
   caSecretRef?: CASecretRef;
   /**
-   * Timeout of each request to the discovery and token endpoints.
+   * Timeout of each request to the discovery and token endpoints; at most 60s.
    *
    * @default "10s"
    */
@@ -358,7 +358,7 @@ export interface ClusterTokenIssuerSpec {
   caBundle?: string;
   caSecretRef?: CASecretRef;
   /**
-   * Timeout of each request to the discovery and token endpoints.
+   * Timeout of each request to the discovery and token endpoints; at most 60s.
    *
    * @default "10s"
    */

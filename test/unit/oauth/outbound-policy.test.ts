@@ -61,6 +61,14 @@ describe('deniedClass: the address denylist', () => {
     assert.equal(deniedClass(open, '169.254.169.254'), 'link-local');
   });
 
+  it('cloud metadata services inside private ranges stay denied whatever the flags and exemptions', () => {
+    const open = policy({ allowPrivateNetworks: true, allowEndpointCidrs: ['fd00::/8', '100.64.0.0/10'] });
+    assert.equal(deniedClass(open, 'fd00:ec2::254'), 'cloud-metadata');
+    assert.equal(deniedClass(open, '100.100.100.200'), 'cloud-metadata');
+    assert.equal(deniedClass(open, '::ffff:100.100.100.200'), 'cloud-metadata');
+    assert.equal(deniedClass(open, 'fd00:ec2::253'), undefined);
+  });
+
   it('exempt ranges lift the denylist for exactly those addresses', () => {
     const exempt = policy({ allowEndpointCidrs: ['127.0.0.1/32', '10.20.0.0/16'] });
     assert.equal(deniedClass(exempt, '127.0.0.1'), undefined);
