@@ -48,6 +48,7 @@ async function demo(): Promise<void> {
       '--min-safe-lead=5s',
       '--metrics-address=127.0.0.1:0',
       '--health-address=127.0.0.1:0',
+      '--leader-elect=false', // one replica, and no token-renewer namespace in the demo cluster
     ],
     {},
   );

@@ -21,6 +21,7 @@ import {
   type TokenRequest,
 } from '../api/index.ts';
 import type { Config } from '../config/config.ts';
+import { ApiTransportKubeConfig } from '../kube/api-transport.ts';
 import { describeApiError, isNotFound } from '../kube/conflict.ts';
 import { kubeEventRecorder } from '../kube/event-recorder.ts';
 import { dropManagedFields, Informer, type InformerLogEntry } from '../kube/informer.ts';
@@ -48,9 +49,17 @@ export interface OperatorOptions {
 
 export interface Operator {
   readonly metrics: Metrics;
+  /** startCaches, then startWorkers: for a single replica without leader election. */
   start(): Promise<void>;
-  /** Stops taking work, lets in-flight reconciles finish (bounded), stops every watch. */
-  stop(timeoutMs?: number): Promise<void>;
+  /** Starts every informer and waits until each has listed once; no work is done yet (a follower stops here). */
+  startCaches(): Promise<void>;
+  /** Processes queued and future work; only the leader calls this. */
+  startWorkers(): void;
+  /**
+   * Stops taking work, lets in-flight reconciles finish (bounded), stops every watch. True when
+   * in-flight work finished within the timeout.
+   */
+  stop(timeoutMs?: number): Promise<boolean>;
   synced(): boolean;
 }
 
@@ -58,7 +67,13 @@ const issuerPrefix = 'issuer:';
 const objectKey = (obj: KubernetesObject) => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 
 export function createOperator(options: OperatorOptions): Operator {
-  const { kubeConfig, config, log } = options;
+  const { config, log } = options;
+  // One keep-alive connection pool, request counts and the --kube-api-qps limit for every API
+  // client, informer and watch below.
+  const kubeConfig = new ApiTransportKubeConfig(options.kubeConfig, {
+    qps: config.kubeApiQps,
+    burst: config.kubeApiBurst,
+  });
   const now = options.now ?? (() => new Date());
   const random = options.random ?? Math.random;
   const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -137,8 +152,16 @@ export function createOperator(options: OperatorOptions): Operator {
   const metrics = createMetrics({
     tokenRequests: () => tokenRequestViews(),
     scheduledRenewals: () => scheduler.size,
+    kubeApiRequests: () => kubeConfig.requestCounts(),
+    rateLimiterWaits: () => ({
+      'kube-api': kubeConfig.throttledSeconds,
+      issuer: issuerLimiter.rateWaitSeconds,
+    }),
+    workQueueDepths: () => ({
+      tokenrequests: tokenRequestQueue.length + tokenRequestQueue.inFlight,
+      issuers: issuerQueue.length + issuerQueue.inFlight,
+    }),
   });
-  metrics.setLeader(true);
 
   const reportError = (what: string) => (err: unknown, key: string) => {
     log.error(`${what} reconcile failed`, { key, error: describeApiError(err) });
@@ -174,7 +197,10 @@ export function createOperator(options: OperatorOptions): Operator {
     }
   };
 
-  const issuerLimiter = new KeyedLimiter(config.issuerConcurrency);
+  const issuerLimiter = new KeyedLimiter(config.issuerConcurrency, {
+    qps: config.issuerQps,
+    burst: config.issuerBurst,
+  });
   const events = kubeEventRecorder(core, {
     now,
     onError: (err) => log.warn('event not recorded', { error: describeApiError(err) }),
@@ -262,18 +288,24 @@ export function createOperator(options: OperatorOptions): Operator {
   });
 
   // Events → queues.
+  // The echo of our own Secret or status write needs no reconcile: the one that wrote it has
+  // already scheduled what comes next (a write that raced with a change has another version).
   tokenRequests.onEvent((event) => {
     const key = objectKey(event.object);
-    recentTokenRequests.observe(key, event.type === 'delete' ? undefined : event.object);
-    track(key, event.type === 'delete' ? undefined : event.object);
-    tokenRequestQueue.add(key);
+    const object = event.type === 'delete' ? undefined : event.object;
+    const echo = recentTokenRequests.isEcho(key, object);
+    recentTokenRequests.observe(key, object);
+    track(key, object);
+    if (!echo) tokenRequestQueue.add(key);
   });
   managedSecrets.onEvent((event) => {
     const secret = event.object;
     const key = objectKey(secret);
-    recentSecrets.observe(key, event.type === 'delete' ? undefined : secret);
+    const object = event.type === 'delete' ? undefined : secret;
+    const echo = recentSecrets.isEcho(key, object);
+    recentSecrets.observe(key, object);
     const owner = secret.metadata?.labels?.[Label.TokenRequest];
-    if (owner) tokenRequestQueue.add(tokenRequestKey(secret.metadata?.namespace ?? '', owner));
+    if (owner && !echo) tokenRequestQueue.add(tokenRequestKey(secret.metadata?.namespace ?? '', owner));
   });
   const onIssuerEvent = (event: { object: TokenIssuer | ClusterTokenIssuer }) =>
     issuerQueue.add(`${issuerPrefix}${issuerKeyOfObject(event.object)}`);
@@ -310,31 +342,59 @@ export function createOperator(options: OperatorOptions): Operator {
     metrics,
     synced: () => informers.every((informer) => informer.hasSynced()),
     async start() {
-      for (const informer of informers) informer.start();
-      await Promise.all(informers.map((informer) => informer.whenSynced()));
-      log.info('caches synced', {
-        tokenRequests: tokenRequests.size,
-        managedSecrets: managedSecrets.size,
-        issuers: tokenIssuers.size + clusterTokenIssuers.size,
-      });
-      issuerQueue.process(async (key) => {
-        await issuers.reconcile(key.slice(issuerPrefix.length));
-        apiFailures.delete(key);
-      });
-      tokenRequestQueue.process(async (key) => {
-        await controller.reconcile(key);
-        apiFailures.delete(key);
-      });
+      await startCaches();
+      startWorkers();
     },
+    startCaches,
+    startWorkers,
     async stop(timeoutMs = 10_000) {
       scheduler.clear();
-      await Promise.all([tokenRequestQueue.shutdown({ timeoutMs }), issuerQueue.shutdown({ timeoutMs })]);
+      const drained = await Promise.all([
+        tokenRequestQueue.shutdown({ timeoutMs }),
+        issuerQueue.shutdown({ timeoutMs }),
+      ]);
+      metrics.setLeader(false);
       await Promise.all([
         ...informers.map((informer) => informer.stop()),
         secretWatches.stop(),
         conflictWatches.stop(),
         configs.clear(),
       ]);
+      await kubeConfig.close();
+      return drained.every(Boolean);
     },
   };
+
+  async function startCaches(): Promise<void> {
+    for (const informer of informers) informer.start();
+    await Promise.all(informers.map((informer) => informer.whenSynced()));
+    log.info('caches synced', {
+      tokenRequests: tokenRequests.size,
+      managedSecrets: managedSecrets.size,
+      issuers: tokenIssuers.size + clusterTokenIssuers.size,
+    });
+  }
+
+  // Keys queued while following (from the initial lists and every event since) are reconciled
+  // now: each is rescheduled from its status and Secret annotations, fresh tokens are kept.
+  function startWorkers(): void {
+    metrics.setLeader(true);
+    issuerQueue.process(async (key) => {
+      await issuers.reconcile(key.slice(issuerPrefix.length));
+      apiFailures.delete(key);
+    });
+    tokenRequestQueue.process(async (key) => {
+      await controller.reconcile(key);
+      apiFailures.delete(key);
+    });
+    // Everything queued at start (each TokenRequest once) is done: e.g. how long a restart took.
+    const began = Date.now();
+    void tokenRequestQueue.whenIdle().then(() => {
+      if (tokenRequestQueue.shuttingDown) return;
+      log.info('initial reconcile done', {
+        tokenRequests: tokenRequests.size,
+        durationMs: Date.now() - began,
+      });
+    });
+  }
 }

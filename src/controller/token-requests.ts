@@ -20,6 +20,7 @@ import {
   type CheckInput,
   CheckReason,
   currentToken,
+  DEFAULT_MIN_REMAINING_MS,
   type Decision,
   decide,
   desiredSecret,
@@ -336,7 +337,10 @@ export class TokenRequestController {
       });
       return;
     }
-    const written = await this.#writeSecret(tr, desired.secret, secret);
+    // A write that cannot land while the token still has the minimum left is abandoned (e.g.
+    // behind an unavailable etcd): landing later would put an expired token into the Secret.
+    const deadline = new Date(expiry.expiresAt.getTime() - DEFAULT_MIN_REMAINING_MS);
+    const written = await this.#writeSecret(tr, desired.secret, secret, deadline);
     if (!written) return;
 
     const now = deps.now();
@@ -400,7 +404,7 @@ export class TokenRequestController {
       now,
       random: deps.random,
       retryAfterMs: failure.retryAfterMs,
-      expiresAt: tokenExpiresAt && tokenExpiresAt > now ? tokenExpiresAt : undefined,
+      expiresAt: tokenExpiresAt,
     });
     deps.metrics.renewal('failure', failure.code);
     deps.log.warn('renewal failed', {
@@ -427,10 +431,15 @@ export class TokenRequestController {
   }
 
   /** Writes the Secret; on a conflict reports it and returns false. */
-  async #writeSecret(tr: TokenRequest, desired: V1Secret, current: V1Secret | undefined): Promise<boolean> {
+  async #writeSecret(
+    tr: TokenRequest,
+    desired: V1Secret,
+    current: V1Secret | undefined,
+    deadline?: Date,
+  ): Promise<boolean> {
     const deps = this.#deps;
     const namespace = tr.metadata.namespace ?? '';
-    const result = await deps.secrets.write(namespace, desired, current, tr.metadata.name ?? '');
+    const result = await deps.secrets.write(namespace, desired, current, tr.metadata.name ?? '', deadline);
     if (!result.ok) {
       await this.#conflict(
         tokenRequestKey(namespace, tr.metadata.name ?? ''),

@@ -3,8 +3,13 @@
 // renewal, which would add an API write per renewal. A repeat of the same reason and message
 // for the same object within `dedupeWindowMs` is dropped. Failing to record an event never
 // fails a reconcile. Messages must already be sanitized: no token or secret reaches here.
+//
+// Events stay off the hot path: `record` only queues; at most `concurrency` creates run at once,
+// and beyond `maxPending` queued events new ones are dropped (and counted), like client-go's
+// event broadcaster. A herd of first tokens (thousands of TokenIssued events) then cannot crowd
+// out the Secret and status writes that matter.
 import { hostname } from 'node:os';
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { CoreV1Api, CoreV1ApiCreateNamespacedEventRequest } from '@kubernetes/client-node';
 
 export interface EventTarget {
   apiVersion: string;
@@ -21,16 +26,42 @@ export interface EventRecorder {
   record(target: EventTarget, type: EventType, reason: string, message: string): void;
 }
 
+export interface KubeEventRecorderOptions {
+  now?: () => Date;
+  dedupeWindowMs?: number;
+  /** Event creates in flight at once. Default 2. */
+  concurrency?: number;
+  /** Events waiting beyond this are dropped. Default 1000. */
+  maxPending?: number;
+  onError?: (err: unknown) => void;
+  /** An event was dropped because too many were waiting. */
+  onDropped?: () => void;
+}
+
 const component = 'token-renewer';
 
-export function kubeEventRecorder(
-  core: CoreV1Api,
-  options: { now?: () => Date; dedupeWindowMs?: number; onError?: (err: unknown) => void } = {},
-): EventRecorder {
+export function kubeEventRecorder(core: CoreV1Api, options: KubeEventRecorderOptions = {}): EventRecorder {
   const now = options.now ?? (() => new Date());
   const window = options.dedupeWindowMs ?? 10 * 60_000;
+  const concurrency = options.concurrency ?? 2;
+  const maxPending = options.maxPending ?? 1000;
   const recent = new Map<string, number>();
   const instance = hostname();
+  const pending: CoreV1ApiCreateNamespacedEventRequest[] = [];
+  let running = 0;
+  const pump = (): void => {
+    while (running < concurrency && pending.length > 0) {
+      const request = pending.shift() as CoreV1ApiCreateNamespacedEventRequest;
+      running++;
+      core
+        .createNamespacedEvent(request)
+        .catch((err: unknown) => options.onError?.(err))
+        .finally(() => {
+          running--;
+          pump();
+        });
+    }
+  };
   return {
     record(target, type, reason, message) {
       const at = now();
@@ -39,31 +70,34 @@ export function kubeEventRecorder(
       if (last !== undefined && at.getTime() - last < window) return;
       recent.set(key, at.getTime());
       if (recent.size > 10_000) pruneOlderThan(recent, at.getTime() - window);
+      if (pending.length >= maxPending) {
+        options.onDropped?.();
+        return;
+      }
       const namespace = target.namespace || 'default';
-      core
-        .createNamespacedEvent({
-          namespace,
-          body: {
-            metadata: { generateName: `${target.name}.`, namespace },
-            involvedObject: {
-              apiVersion: target.apiVersion,
-              kind: target.kind,
-              name: target.name,
-              namespace: target.namespace,
-              uid: target.uid,
-            },
-            type,
-            reason,
-            message: message.slice(0, 1024),
-            source: { component },
-            reportingComponent: component,
-            reportingInstance: instance,
-            firstTimestamp: at,
-            lastTimestamp: at,
-            count: 1,
+      pending.push({
+        namespace,
+        body: {
+          metadata: { generateName: `${target.name}.`, namespace },
+          involvedObject: {
+            apiVersion: target.apiVersion,
+            kind: target.kind,
+            name: target.name,
+            namespace: target.namespace,
+            uid: target.uid,
           },
-        })
-        .catch((err: unknown) => options.onError?.(err));
+          type,
+          reason,
+          message: message.slice(0, 1024),
+          source: { component },
+          reportingComponent: component,
+          reportingInstance: instance,
+          firstTimestamp: at,
+          lastTimestamp: at,
+          count: 1,
+        },
+      });
+      pump();
     },
   };
 }

@@ -18,6 +18,16 @@ export class RecentWrites<T extends KubernetesObject> {
     this.#written.set(key, written);
   }
 
+  /**
+   * True when the informer delivers exactly the object we wrote last (same resourceVersion): the
+   * echo of our own write, which the reconcile that made it has already acted on. Ask before
+   * `observe`, which drops the overlay once the cache has caught up.
+   */
+  isEcho(key: string, cached: T | undefined): boolean {
+    const ours = revision(this.#written.get(key));
+    return ours !== undefined && ours === revision(cached);
+  }
+
   /** Called for every informer event: drops the overlay once the cache has caught up or the object is gone. */
   observe(key: string, cached: T | undefined): void {
     const written = this.#written.get(key);

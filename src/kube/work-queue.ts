@@ -27,6 +27,7 @@ export class WorkQueue {
   #shuttingDown = false;
   #abort = new AbortController();
   #idle: (() => void) | undefined;
+  #whenIdle: (() => void)[] = [];
   readonly #concurrency: number;
   readonly #onError: (err: unknown, key: string) => void;
 
@@ -63,11 +64,31 @@ export class WorkQueue {
     return true;
   }
 
+  /**
+   * Resolves once the workers are running and nothing is waiting or in flight (at once if that
+   * is so now), or once the queue shuts down: e.g. when a (re)started operator has caught up.
+   */
+  whenIdle(): Promise<void> {
+    if (this.#shuttingDown || (this.#handler && this.#isIdle())) return Promise.resolve();
+    return new Promise((resolve) => this.#whenIdle.push(resolve));
+  }
+
+  #isIdle(): boolean {
+    return this.#waiting.size === 0 && this.#again.size === 0 && this.#processing.size === 0;
+  }
+
+  #notifyIdle(): void {
+    const waiters = this.#whenIdle;
+    this.#whenIdle = [];
+    for (const resolve of waiters) resolve();
+  }
+
   /** Starts the workers; keys added before this call wait until then. */
   process(handler: WorkHandler): void {
     if (this.#handler) throw new Error('WorkQueue.process called twice');
     this.#handler = handler;
     this.#pump();
+    if (this.#isIdle()) this.#notifyIdle();
   }
 
   /**
@@ -78,6 +99,7 @@ export class WorkQueue {
     this.#shuttingDown = true;
     this.#waiting.clear();
     this.#again.clear();
+    this.#notifyIdle();
     if (this.#processing.size === 0) return true;
     const drained = new Promise<true>((resolve) => {
       this.#idle = () => resolve(true);
@@ -118,6 +140,7 @@ export class WorkQueue {
       if (this.#again.delete(key)) this.#waiting.add(key);
       if (this.#shuttingDown && this.#processing.size === 0) this.#idle?.();
       this.#pump();
+      if (this.#whenIdle.length > 0 && this.#isIdle()) this.#notifyIdle();
     }
   }
 }

@@ -2,7 +2,16 @@
 // uses the resourceVersion it was computed from (optimistic concurrency) and, on 409 Conflict,
 // reads the object again and retries. A Secret that turns out not to be ours is reported as a
 // conflict and never overwritten.
-import type { CoreV1Api, CustomObjectsApi, KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import {
+  type CoreV1Api,
+  type CustomObjectsApi,
+  type KubernetesObject,
+  Observable,
+  type ObservableMiddleware,
+  type RequestContext,
+  type ResponseContext,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import { group, version } from '../api/index.ts';
 import { isManagedByUs, readSecretState, secretForUpdate } from '../renewal/index.ts';
 import { isAlreadyExists, isConflict, isNotFound, retryOnConflict } from './conflict.ts';
@@ -18,19 +27,31 @@ export class SecretWriter {
 
   /**
    * Creates the desired Secret or replaces `current` with it. `owner` is the TokenRequest
-   * name the Secret must be labelled for, should the live Secret differ from the cache.
+   * name the Secret must be labelled for, should the live Secret differ from the cache. With a
+   * `deadline`, every request is abandoned at that time (client and server side), so that a
+   * write stuck behind an unavailable etcd cannot land later, when its token has expired.
    */
-  async write(namespace: string, desired: V1Secret, current: V1Secret | undefined, owner: string) {
+  async write(
+    namespace: string,
+    desired: V1Secret,
+    current: V1Secret | undefined,
+    owner: string,
+    deadline?: Date,
+  ) {
     const name = desired.metadata?.name ?? '';
+    const options = deadline && until(deadline);
     let live = current;
     return retryOnConflict<SecretWriteResult>(async (attempt) => {
-      if (attempt > 1) live = await this.#read(namespace, name);
+      if (attempt > 1) live = await this.#read(namespace, name, options);
       if (live === undefined) {
         try {
-          return { ok: true, secret: await this.#core.createNamespacedSecret({ namespace, body: desired }) };
+          return {
+            ok: true,
+            secret: await this.#core.createNamespacedSecret({ namespace, body: desired }, options),
+          };
         } catch (err) {
           if (!isAlreadyExists(err)) throw err;
-          live = await this.#read(namespace, name);
+          live = await this.#read(namespace, name, options);
           if (live === undefined) throw err;
         }
       }
@@ -40,7 +61,10 @@ export class SecretWriter {
       }
       try {
         const body = secretForUpdate(live, desired);
-        return { ok: true, secret: await this.#core.replaceNamespacedSecret({ namespace, name, body }) };
+        return {
+          ok: true,
+          secret: await this.#core.replaceNamespacedSecret({ namespace, name, body }, options),
+        };
       } catch (err) {
         // Deleted since it was read: the next attempt creates it.
         if (isNotFound(err)) live = undefined;
@@ -49,14 +73,34 @@ export class SecretWriter {
     });
   }
 
-  async #read(namespace: string, name: string): Promise<V1Secret | undefined> {
+  async #read(namespace: string, name: string, options?: RequestOptions): Promise<V1Secret | undefined> {
     try {
-      return await this.#core.readNamespacedSecret({ namespace, name });
+      return await this.#core.readNamespacedSecret({ namespace, name }, options);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
   }
+}
+
+type RequestOptions = { middleware: ObservableMiddleware[]; middlewareMergeStrategy: 'append' };
+
+/**
+ * Per-request options that end each request at `deadline`: the client aborts it, and the API
+ * server (its `timeout` parameter) gives up on it, storage write included, at the same time.
+ */
+function until(deadline: Date): RequestOptions {
+  const middleware: ObservableMiddleware = {
+    pre: (ctx: RequestContext) => {
+      // Timers take at most 2^31−1 ms (24.8 days); a farther deadline cannot matter to one request.
+      const leftMs = Math.min(Math.max(0, deadline.getTime() - Date.now()), 2 ** 31 - 1);
+      ctx.setSignal(AbortSignal.timeout(leftMs));
+      ctx.setQueryParam('timeout', `${Math.max(1, Math.floor(leftMs / 1000))}s`);
+      return new Observable(Promise.resolve(ctx));
+    },
+    post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }
 
 function notOurs(namespace: string, name: string, owner: string | undefined, managed: boolean): string {

@@ -12,6 +12,10 @@
 //   scheduled_renewals                  entries in the renewal scheduler
 //   tokenrequests                       TokenRequests seen
 //   leader                              1 while this replica acts as leader
+//   kube_api_requests_total{verb,resource,code}  requests to the API server (watches not counted)
+//   rate_limiter_wait_seconds_total{limiter}     time spent waiting for a client-side rate limit
+//                                       (limiter kube-api or issuer)
+//   workqueue_depth{queue}              keys waiting or in flight in a work queue
 // plus prom-client's Node.js process defaults. No label takes an unbounded value except the
 // namespace/name of existing TokenRequests.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -26,9 +30,22 @@ export interface TokenRequestView {
   renewAt?: Date;
 }
 
+export interface KubeApiRequestCount {
+  verb: string;
+  resource: string;
+  code: string;
+  count: number;
+}
+
 export interface MetricsSources {
   tokenRequests(): Iterable<TokenRequestView>;
   scheduledRenewals(): number;
+  /** Cumulative API requests by verb, resource and status code. */
+  kubeApiRequests?(): Iterable<KubeApiRequestCount>;
+  /** Cumulative seconds spent waiting for each client-side rate limiter. */
+  rateLimiterWaits?(): Record<string, number>;
+  /** Keys waiting or in flight, per work queue. */
+  workQueueDepths?(): Record<string, number>;
 }
 
 export interface Metrics {
@@ -102,6 +119,43 @@ export function createMetrics(sources: MetricsSources): Metrics {
     help: 'Actual minus scheduled start of a renewal.',
     buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
+  });
+  // Cumulative values kept by their sources, set at scrape time: never reset between scrapes.
+  new Counter({
+    name: `${prefix}kube_api_requests_total`,
+    help: 'Requests to the Kubernetes API server by verb, resource and status code (watches not counted).',
+    labelNames: ['verb', 'resource', 'code'] as const,
+    registers: [registry],
+    collect() {
+      if (!sources.kubeApiRequests) return;
+      this.reset();
+      for (const { verb, resource, code, count } of sources.kubeApiRequests()) {
+        this.inc({ verb, resource, code }, count);
+      }
+    },
+  });
+  new Counter({
+    name: `${prefix}rate_limiter_wait_seconds_total`,
+    help: 'Time spent waiting for a client-side rate limit (kube-api: API requests, issuer: token requests).',
+    labelNames: ['limiter'] as const,
+    registers: [registry],
+    collect() {
+      if (!sources.rateLimiterWaits) return;
+      this.reset();
+      for (const [limiter, seconds] of Object.entries(sources.rateLimiterWaits())) {
+        this.inc({ limiter }, seconds);
+      }
+    },
+  });
+  new Gauge({
+    name: `${prefix}workqueue_depth`,
+    help: 'Keys waiting or in flight in a work queue.',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    collect() {
+      if (!sources.workQueueDepths) return;
+      for (const [queue, depth] of Object.entries(sources.workQueueDepths())) this.set({ queue }, depth);
+    },
   });
   const leader = new Gauge({
     name: `${prefix}leader`,

@@ -6,7 +6,7 @@
 // host resolves to at connect time.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { CustomFetch } from 'openid-client';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, errors, Response as UndiciResponse, fetch as undiciFetch } from 'undici';
 import { causeChain } from './error-causes.ts';
 import { TokenRequestError } from './errors.ts';
 import { AddressRefusedError, guardedConnector, type Resolver, systemResolver } from './guarded-connector.ts';
@@ -38,6 +38,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { timeoutMs, caBundlePem, clientCertificate, outbound } = options;
   if (caBundlePem !== undefined) checkCaBundle(caBundlePem);
   if (clientCertificate) checkClientCertificate(clientCertificate.certPem, clientCertificate.keyPem);
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
 
   const agent = new Agent({
     connect: guardedConnector(outbound, options.resolve ?? systemResolver, {
@@ -48,7 +49,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     // The deadline below is the real limit; these only stop undici from waiting longer.
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
-    maxResponseSize: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    maxResponseSize: maxResponseBytes,
   });
 
   const fetch: CustomFetch = async (url, init) => {
@@ -68,7 +69,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         dispatcher: agent,
       });
       // A different class from the global Response with the same shape; openid-client checks by tag.
-      return response as unknown as Response;
+      return limitDecodedBody(response, maxResponseBytes) as unknown as Response;
     } catch (err) {
       const refusal = [...causeChain(err)].find((e) => e instanceof AddressRefusedError);
       if (refusal instanceof AddressRefusedError) throw refused(target, refusal.reason);
@@ -77,6 +78,28 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   };
 
   return { fetch, close: () => agent.close() };
+}
+
+// The Agent's maxResponseSize counts the bytes on the wire; fetch then decompresses a gzip,
+// deflate or br body, so a small compressed body can expand without limit. Count what comes out.
+function limitDecodedBody(response: UndiciResponse, maxBytes: number): UndiciResponse {
+  const { body } = response;
+  if (!body || !response.headers.get('content-encoding')) return response;
+  let seen = 0;
+  const limited = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > maxBytes) controller.error(new errors.ResponseExceededMaxSizeError());
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new UndiciResponse(limited, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;

@@ -18,7 +18,7 @@ export interface RetryInput {
   capMs?: number;
   /** From a `Retry-After` response header; ignored unless a finite positive number. */
   retryAfterMs?: number;
-  /** Expiry of the token currently in the Secret, if there is one. */
+  /** Expiry of the token currently in the Secret (valid or not), if there is one. */
   expiresAt?: Date;
 }
 
@@ -40,7 +40,9 @@ export function backoffCeilingMs(failedAttempts: number, baseMs: number, capMs: 
 }
 
 /**
- * delay = random × min(cap, base × 2^(attempts−1)). Then, in this order of precedence:
+ * delay = random × min(cap, base × 2^(attempts−1), W), where W is max(base, remaining validity / 4)
+ * while the current token is valid and max(base, time since it expired) once it has expired.
+ * Then, in this order of precedence:
  * 1. never sooner than Retry-After (rounded up to the second, as it is stored that way), even
  *    beyond the cap: the cap limits our own backoff, not the server's instruction (but a
  *    Retry-After above MAX_RETRY_AFTER_MS, 24 h, counts as 24 h);
@@ -57,7 +59,15 @@ export function retryAt(input: RetryInput): Retry {
     throw new RangeError(`invalid backoff: base ${baseMs} ms, cap ${capMs} ms`);
   }
 
-  const ceiling = backoffCeilingMs(input.failedAttempts, baseMs, capMs);
+  const expires = input.expiresAt === undefined ? undefined : msOf(input.expiresAt, 'expiresAt');
+  // While a valid token is in place, retries must land inside what is left of it: the window
+  // shrinks to a quarter of the remaining validity (not below the base), so a fault that ends
+  // during the lead is followed by a retry soon enough for pods to get the new token in time.
+  // Once it has expired, the window never exceeds how long it has been expired: those many
+  // quick retries must not make the first wait after an outage jump to the count-based size.
+  const timeCeiling =
+    expires === undefined ? capMs : Math.max(baseMs, expires > now ? (expires - now) / 4 : now - expires);
+  const ceiling = Math.min(backoffCeilingMs(input.failedAttempts, baseMs, capMs), timeCeiling);
   // Whole milliseconds, rounded down: a Date holds no more, and down keeps random < 1 below the ceiling.
   let at = now + Math.floor(unitInterval(input.random()) * ceiling);
   let bound: RetryBound = 'backoff';
@@ -71,7 +81,6 @@ export function retryAt(input: RetryInput): Retry {
     }
   }
 
-  const expires = input.expiresAt === undefined ? undefined : msOf(input.expiresAt, 'expiresAt');
   if (expires !== undefined && expires > now && at > expires) {
     at = expires;
     bound = 'expiry';

@@ -43,6 +43,8 @@ export type DesiredSecretResult =
   | { ok: false; reason: 'InvalidTokenRequest' | 'InvalidToken' | 'InvalidTemplate'; message: string };
 
 const maxLabelValue = 63;
+/** What the API server accepts in a Secret's data, summed over the decoded values (1 MiB). */
+export const MAX_SECRET_DATA_BYTES = 1024 * 1024;
 // A Secret data key as the API server validates it (IsConfigMapKey).
 const isDataKey = (key: string): boolean =>
   /^[-._a-zA-Z0-9]+$/.test(key) && key.length <= 253 && key !== '.' && key !== '..';
@@ -93,6 +95,16 @@ function renderData(
     }
     plain[key] = rendered.value;
   }
+  // The API server refuses a larger Secret (422); say so here, where the cause is known, instead
+  // of failing every write. It counts the decoded bytes of the values, as this does.
+  const size = Object.values(plain).reduce((total, value) => total + Buffer.byteLength(value, 'utf8'), 0);
+  if (size > MAX_SECRET_DATA_BYTES) {
+    return {
+      ok: false,
+      reason: 'InvalidToken',
+      message: `the Secret would hold ${size} bytes of data, more than the ${MAX_SECRET_DATA_BYTES} a Secret may hold (the access token is ${Buffer.byteLength(token.accessToken, 'utf8')} bytes)`,
+    };
+  }
   const data: Record<string, string> = {};
   for (const [key, value] of Object.entries(plain)) data[key] = base64(value);
   return { ok: true, data };
@@ -102,7 +114,8 @@ function renderData(
  * Builds the Secret. `data` is base64 (not stringData) so it compares directly with what the
  * API server returns. Our labels and annotations override the user's. The result is an
  * error, never a throw, for an unknown placeholder, a reserved template key, an empty token,
- * or a TokenRequest without name/namespace/uid or with a name too long for a label value.
+ * data larger than a Secret may hold, or a TokenRequest without name/namespace/uid or with a
+ * name too long for a label value.
  */
 export function desiredSecret(input: DesiredSecretInput): DesiredSecretResult {
   const { name, namespace, uid } = input.tokenRequest.metadata ?? {};

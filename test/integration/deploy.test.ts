@@ -79,6 +79,29 @@ describe('deploy/', () => {
     ]) {
       assert.equal(await can(verb, resource), 'no', `${verb} ${resource} must be denied`);
     }
+    // Leader election: its Lease in the operator's namespace, and no other Lease anywhere.
+    for (const [ns, verb, expected] of [
+      ['token-renewer', 'get', 'yes'],
+      ['token-renewer', 'create', 'yes'],
+      ['token-renewer', 'update', 'yes'],
+      ['token-renewer', 'delete', 'no'],
+      ['default', 'update', 'no'],
+      ['kube-system', 'get', 'no'],
+    ]) {
+      const answer = await k([
+        'auth',
+        'can-i',
+        verb,
+        'leases.coordination.k8s.io',
+        '-n',
+        ns,
+        '--as',
+        operatorUser,
+      ])
+        .catch(() => 'no')
+        .then((out) => out.trim());
+      assert.equal(answer, expected, `${verb} leases in ${ns}`);
+    }
   });
 
   it('without the binding, the operator reports the missing permissions and never becomes ready', async () => {

@@ -2,6 +2,10 @@
 // hack/control-plane-binaries.sh. RBAC is on, a static token file holds an admin and a
 // restricted identity, and service-account signing keys let the TokenRequest API mint tokens.
 // There is no controller-manager: no garbage collection, and namespaces never finish deleting.
+//
+// Faults: each process can be stopped and started again on the same ports, with the same data
+// directory, certificates and identities (kubeconfigs stay valid), and etcd's history can be
+// compacted, so that a watch resuming from an older resourceVersion gets 410 Gone.
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -35,6 +39,42 @@ export interface ControlPlane {
   kubeconfigPath(identity?: Identity): string;
   kubeConfig(identity?: Identity): KubeConfig;
   stop(): Promise<void>;
+
+  /**
+   * Stops kube-apiserver: SIGTERM, then SIGKILL after `graceMs` (default 10 s; 0 kills at once).
+   * etcd and everything in it stay.
+   */
+  stopApiServer(options?: StopOptions): Promise<void>;
+  /**
+   * Starts kube-apiserver again on the same port, with the same serving certificate, identities
+   * and etcd; resolves once /readyz answers 200 (which needs etcd to be up).
+   */
+  startApiServer(): Promise<void>;
+  /** Stops etcd (SIGTERM, then SIGKILL after `graceMs`); kube-apiserver keeps running without it. */
+  stopEtcd(options?: StopOptions): Promise<void>;
+  /** Starts etcd again with the same data directory and ports; resolves once its /health is ok. */
+  startEtcd(): Promise<void>;
+  /** True while kube-apiserver answers /readyz with 200. Never throws. */
+  apiServerReady(): Promise<boolean>;
+  /** etcd's current revision: the resourceVersion of the latest write to any object. */
+  etcdRevision(): Promise<number>;
+  /**
+   * Writes a scratch key outside the Kubernetes prefix `count` times (default 2), moving etcd's
+   * revision past every resourceVersion handed out so far without touching any object; returns
+   * the new revision. With kube-apiserver down, this is how changes "happen" meanwhile.
+   */
+  advanceRevision(count?: number): Promise<number>;
+  /**
+   * Compacts etcd's history at its current revision (physically, before returning) and returns
+   * that revision: a watch or read at an older resourceVersion then fails with "compacted", which
+   * kube-apiserver reports as 410 Gone.
+   */
+  compact(): Promise<number>;
+}
+
+export interface StopOptions {
+  /** How long SIGTERM may take before SIGKILL; 0 kills at once. Default 10 s. */
+  graceMs?: number;
 }
 
 export interface ControlPlaneOptions {
@@ -61,15 +101,19 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const log = options.log ?? (() => {});
   const binDir = options.binDir ?? (await controlPlaneBinaries(log));
   const dir = await mkdtemp(join(tmpdir(), 'token-renewer-cp-'));
-  const started: ManagedProcess[] = [];
+  let etcd: ManagedProcess | undefined;
+  let apiServer: ManagedProcess | undefined;
   const stop = async () => {
-    for (const proc of [...started].reverse()) await proc.stop();
+    await apiServer?.stop();
+    await etcd?.stop();
     if (!options.keepDir) await rm(dir, { recursive: true, force: true });
   };
   try {
-    const etcdURL = await startEtcd(binDir, dir, started);
-    log(`etcd ready at ${etcdURL}`);
-    const api = await startApiServer(binDir, dir, etcdURL, started);
+    const etcdSetup = await etcdSettings(binDir, dir);
+    etcd = await launchEtcd(etcdSetup);
+    log(`etcd ready at ${etcdSetup.clientURL}`);
+    const api = await prepareApiServer(binDir, dir, etcdSetup.clientURL);
+    apiServer = await launchApiServer(api);
     log(`kube-apiserver ready at ${api.url} (dir ${dir})`);
     const configs = new Map<Identity, string>();
     for (const [identity, token] of Object.entries(api.tokens) as [Identity, string][]) {
@@ -79,6 +123,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       });
       configs.set(identity, path);
     }
+    const etcdURL = etcdSetup.clientURL;
+    const revision = async () => (await etcdCall(etcdURL, 'kv/range', { key: b64('\0'), limit: 1 })).revision;
     return {
       dir,
       binDir,
@@ -89,12 +135,70 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       kubeconfigPath: (identity = 'admin') => configs.get(identity) ?? '',
       kubeConfig: (identity = 'admin') => kubeConfigFor(api.url, api.caData, identity, api.tokens[identity]),
       stop,
+      async stopApiServer({ graceMs }: StopOptions = {}) {
+        await apiServer?.stop(graceMs);
+        log('kube-apiserver stopped');
+      },
+      async startApiServer() {
+        if (apiServer && !apiServer.exited()) throw new Error('kube-apiserver is already running');
+        apiServer = await launchApiServer(api);
+        log(`kube-apiserver ready again at ${api.url}`);
+      },
+      async stopEtcd({ graceMs }: StopOptions = {}) {
+        await etcd?.stop(graceMs);
+        log('etcd stopped');
+      },
+      async startEtcd() {
+        if (etcd && !etcd.exited()) throw new Error('etcd is already running');
+        etcd = await launchEtcd(etcdSetup);
+        log(`etcd ready again at ${etcdURL}`);
+      },
+      apiServerReady: async () =>
+        (await httpsStatus(`${api.url}/readyz`, api.ca, api.tokens.admin).catch(() => 0)) === 200,
+      etcdRevision: revision,
+      async advanceRevision(count = 2) {
+        let last = 0;
+        for (let i = 0; i < count; i++) {
+          last = (await etcdCall(etcdURL, 'kv/put', { key: b64(SCRATCH_KEY), value: b64(String(i)) }))
+            .revision;
+        }
+        return last;
+      },
+      async compact() {
+        const current = await revision();
+        await etcdCall(etcdURL, 'kv/compaction', { revision: String(current), physical: true });
+        log(`etcd compacted at revision ${current}`);
+        return current;
+      },
     };
   } catch (err) {
-    const logs = started.map((p) => p.logFile).join(', ');
+    const logs = [etcd, apiServer].flatMap((p) => (p ? [p.logFile] : [])).join(', ');
     await stop().catch(() => {});
     throw new Error(`control plane failed to start (logs: ${logs}): ${(err as Error).message}`);
   }
+}
+
+/** Outside /registry: kube-apiserver never reads it, so writing it changes no object. */
+const SCRATCH_KEY = '/token-renewer-test/revision';
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+/**
+ * One call to etcd's JSON gateway for its gRPC API (`/v3/<path>`); returns the header revision.
+ * etcdctl is not built with the control plane; the gateway is part of every etcd.
+ */
+async function etcdCall(etcdURL: string, path: string, body: object): Promise<{ revision: number }> {
+  const res = await fetch(`${etcdURL}/v3/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`etcd ${path}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  const revision = Number((JSON.parse(text) as { header?: { revision?: string } }).header?.revision);
+  if (!Number.isSafeInteger(revision)) throw new Error(`etcd ${path}: no revision in ${text.slice(0, 300)}`);
+  return { revision };
 }
 
 export function kubeConfigFor(server: string, caData: string, user: string, token: string): KubeConfig {
@@ -108,14 +212,20 @@ export function kubeConfigFor(server: string, caData: string, user: string, toke
   return kc;
 }
 
-async function startEtcd(binDir: string, dir: string, started: ManagedProcess[]): Promise<string> {
+interface EtcdSettings {
+  command: string;
+  args: string[];
+  logFile: string;
+  clientURL: string;
+}
+
+async function etcdSettings(binDir: string, dir: string): Promise<EtcdSettings> {
   const [clientPort, peerPort] = [await freePort(), await freePort()];
   const clientURL = `http://127.0.0.1:${clientPort}`;
   const peerURL = `http://127.0.0.1:${peerPort}`;
-  const proc = startProcess(
-    'etcd',
-    join(binDir, 'etcd'),
-    [
+  return {
+    command: join(binDir, 'etcd'),
+    args: [
       '--name=default',
       `--data-dir=${join(dir, 'etcd')}`,
       `--listen-client-urls=${clientURL}`,
@@ -126,34 +236,45 @@ async function startEtcd(binDir: string, dir: string, started: ManagedProcess[])
       '--unsafe-no-fsync=true',
       '--log-level=warn',
     ],
-    join(dir, 'etcd.log'),
-  );
-  started.push(proc);
-  await waitFor(
-    'etcd /health',
-    async () => {
-      if (proc.exited()) throw new Error(`etcd exited; see ${proc.logFile}`);
-      const res = await fetch(`${clientURL}/health`);
-      return res.ok;
-    },
-    30_000,
-  );
-  return clientURL;
+    logFile: join(dir, 'etcd.log'),
+    clientURL,
+  };
+}
+
+/** Starts etcd (again, after a stop: the data directory is reused) and waits until it is healthy. */
+async function launchEtcd(settings: EtcdSettings): Promise<ManagedProcess> {
+  const proc = startProcess('etcd', settings.command, settings.args, settings.logFile);
+  try {
+    await waitFor(
+      'etcd /health',
+      async () => {
+        if (proc.exited()) throw new Error(`etcd exited; see ${proc.logFile}`);
+        const res = await fetch(`${settings.clientURL}/health`);
+        return res.ok;
+      },
+      30_000,
+    );
+  } catch (err) {
+    await proc.stop(0);
+    throw err;
+  }
+  return proc;
 }
 
 interface ApiServer {
   url: string;
+  ca: Buffer;
   caData: string;
   serviceAccountIssuer: string;
   tokens: Record<Identity, string>;
+  command: string;
+  args: string[];
+  logFile: string;
+  certFile: string;
 }
 
-async function startApiServer(
-  binDir: string,
-  dir: string,
-  etcdURL: string,
-  started: ManagedProcess[],
-): Promise<ApiServer> {
+/** Identities, service-account keys and flags: made once, so a restarted server is the same server. */
+async function prepareApiServer(binDir: string, dir: string, etcdURL: string): Promise<ApiServer> {
   const certDir = join(dir, 'certs');
   await mkdir(certDir, { recursive: true });
   const tokens = {
@@ -176,10 +297,14 @@ async function startApiServer(
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
   const serviceAccountIssuer = 'https://kubernetes.default.svc.cluster.local';
-  const proc = startProcess(
-    'kube-apiserver',
-    join(binDir, 'kube-apiserver'),
-    [
+  return {
+    url,
+    ca: Buffer.alloc(0),
+    caData: '',
+    serviceAccountIssuer,
+    tokens,
+    command: join(binDir, 'kube-apiserver'),
+    args: [
       `--etcd-servers=${etcdURL}`,
       `--cert-dir=${certDir}`,
       `--secure-port=${port}`,
@@ -195,31 +320,42 @@ async function startApiServer(
       '--allow-privileged=true',
       '--v=1',
     ],
-    join(dir, 'kube-apiserver.log'),
-  );
-  started.push(proc);
+    logFile: join(dir, 'kube-apiserver.log'),
+    // With no serving certificate given, kube-apiserver writes a self-signed one (with its CA)
+    // into --cert-dir, and reuses it when it is there: a restarted server keeps its certificate.
+    certFile: join(certDir, 'apiserver.crt'),
+  };
+}
 
-  // With no serving certificate given, kube-apiserver writes a self-signed one (with its CA)
-  // into --cert-dir; that file is what clients must trust.
-  const certFile = join(certDir, 'apiserver.crt');
-  await waitFor(
-    'kube-apiserver serving certificate',
-    async () => {
-      if (proc.exited()) throw new Error(`kube-apiserver exited; see ${proc.logFile}`);
-      return existsSync(certFile);
-    },
-    60_000,
-  );
-  const ca = await readFile(certFile);
-  await waitFor(
-    'kube-apiserver /readyz',
-    async () => {
-      if (proc.exited()) throw new Error(`kube-apiserver exited; see ${proc.logFile}`);
-      return (await httpsStatus(`${url}/readyz`, ca, tokens.admin)) === 200;
-    },
-    90_000,
-  );
-  return { url, caData: ca.toString('base64'), serviceAccountIssuer, tokens };
+/** Starts kube-apiserver and waits for /readyz; the first start also reads the CA clients must trust. */
+async function launchApiServer(api: ApiServer): Promise<ManagedProcess> {
+  const proc = startProcess('kube-apiserver', api.command, api.args, api.logFile);
+  try {
+    await waitFor(
+      'kube-apiserver serving certificate',
+      async () => {
+        if (proc.exited()) throw new Error(`kube-apiserver exited; see ${proc.logFile}`);
+        return existsSync(api.certFile);
+      },
+      60_000,
+    );
+    if (api.caData === '') {
+      api.ca = await readFile(api.certFile);
+      api.caData = api.ca.toString('base64');
+    }
+    await waitFor(
+      'kube-apiserver /readyz',
+      async () => {
+        if (proc.exited()) throw new Error(`kube-apiserver exited; see ${proc.logFile}`);
+        return (await httpsStatus(`${api.url}/readyz`, api.ca, api.tokens.admin)) === 200;
+      },
+      90_000,
+    );
+  } catch (err) {
+    await proc.stop(0);
+    throw err;
+  }
+  return proc;
 }
 
 function httpsStatus(url: string, ca: Buffer, token: string): Promise<number> {

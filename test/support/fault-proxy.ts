@@ -1,10 +1,13 @@
 // An HTTP reverse proxy in front of the test authorization server that makes chosen token
 // requests fail in chosen ways. Everything else passes through untouched, except discovery
 // documents, whose URLs are rewritten to the proxy so discovery through it keeps clients on it.
+// Besides outright failures it can serve any response at all (malformed, hostile, huge, slow),
+// rewrite the server's real token response, and slow the server down.
 
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 
 export type Fault =
   | { kind: 'status'; status: number }
@@ -14,7 +17,37 @@ export type Fault =
   | { kind: 'reset' }
   | { kind: 'nonJson' }
   | { kind: 'missingAccessToken' }
-  | { kind: 'expiredToken' };
+  | { kind: 'expiredToken' }
+  /** Forwarded to the server after `ms`: a slow authorization server. */
+  | { kind: 'delay'; ms: number }
+  /** This response instead of the server's: any status, headers and body. */
+  | { kind: 'respond'; response: CannedResponse }
+  /**
+   * The server's real token response (a 200 with a fresh token), parsed and rewritten: the JSON
+   * value `rewrite` returns is sent (a Buffer as is), with `status` (default 200) and
+   * `contentType` (default the server's), gzip-compressed if asked.
+   */
+  | {
+      kind: 'rewrite';
+      rewrite: (response: Record<string, unknown>) => unknown;
+      status?: number;
+      contentType?: string;
+      gzip?: boolean;
+    }
+  /** Headers at once, then the body one byte every `intervalMs`, for as long as the client listens. */
+  | { kind: 'drip'; body: string; intervalMs: number; contentType?: string }
+  /** A 200 announcing all of `body` (content-length), then the first `bytes` of it, then a reset. */
+  | { kind: 'resetMidBody'; body: string; bytes: number; contentType?: string };
+
+export interface CannedResponse {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Sent gzip-compressed with content-encoding: gzip, whatever the client asked for. */
+  gzip?: boolean;
+  /** Streamed in chunks without a content-length. */
+  chunked?: boolean;
+}
 
 export interface FaultProxyOptions {
   /** Token endpoint path on the target; discovered from its openid-configuration when omitted. */
@@ -31,6 +64,11 @@ export interface FaultProxy {
   readonly url: URL;
   /** Queues `n` more failures of this kind for the next token-endpoint requests. */
   failNext(n: number, fault: Fault): void;
+  /**
+   * While set, every token-endpoint request that no queued fault claims gets this one (an
+   * authorization server that is down, or slow, for a while); `undefined` ends it.
+   */
+  setStandingFault(fault: Fault | undefined): void;
   /** Token-endpoint requests that reached the proxy, faulted or forwarded. */
   tokenRequests(): number;
   /** When each of those requests arrived (`Date.now()`), in order. */
@@ -49,6 +87,8 @@ export async function startFaultProxy(target: URL, options: FaultProxyOptions = 
   const agent = new Agent({ keepAlive: true });
   const faults: Fault[] = [];
   const hanging = new Set<ServerResponse>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let standing: Fault | undefined;
   let tokenRequests = 0;
   let tokenRequestTimes: number[] = [];
 
@@ -57,7 +97,7 @@ export async function startFaultProxy(target: URL, options: FaultProxyOptions = 
     if (req.method === 'POST' && path === tokenPath) {
       tokenRequests += 1;
       tokenRequestTimes.push(Date.now());
-      const fault = faults.shift();
+      const fault = faults.shift() ?? standing;
       if (fault) return inject(fault, req, res);
     }
     forward(req, res, isDiscovery(path) ? rewriteDiscovery : undefined);
@@ -73,7 +113,7 @@ export async function startFaultProxy(target: URL, options: FaultProxyOptions = 
   function forward(
     req: IncomingMessage,
     res: ServerResponse,
-    transform?: (body: Buffer) => Promise<Buffer>,
+    transform?: (body: Buffer) => Promise<Buffer | Replacement>,
   ): void {
     const headers: OutgoingHttpHeaders = { ...req.headers };
     // The body is rewritten: ask for it uncompressed.
@@ -90,9 +130,20 @@ export async function startFaultProxy(target: URL, options: FaultProxyOptions = 
         }
         readBody(up)
           .then(transform)
-          .then((body) => {
+          .then((result) => {
+            const {
+              body,
+              status = 200,
+              contentType,
+              headers,
+            } = Buffer.isBuffer(result) ? { body: result } : result;
             const { 'content-length': _, 'transfer-encoding': __, ...rest } = up.headers;
-            res.writeHead(200, { ...rest, 'content-length': body.length });
+            res.writeHead(status, {
+              ...rest,
+              ...(contentType === undefined ? {} : { 'content-type': contentType }),
+              ...headers,
+              'content-length': body.length,
+            });
             res.end(body);
           })
           .catch(() => res.destroy());
@@ -116,6 +167,25 @@ export async function startFaultProxy(target: URL, options: FaultProxyOptions = 
     }
     if (fault.kind === 'reset') {
       req.socket.destroy();
+      return;
+    }
+    if (fault.kind === 'delay') {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!res.destroyed) forward(req, res);
+      }, fault.ms);
+      timers.add(timer);
+      return;
+    }
+    if (fault.kind === 'rewrite') {
+      const { rewrite, status, contentType, gzip } = fault;
+      forward(req, res, async (body) => {
+        const replaced = rewrite(JSON.parse(body.toString()) as Record<string, unknown>);
+        const bytes = Buffer.isBuffer(replaced) ? replaced : Buffer.from(JSON.stringify(replaced) ?? '');
+        return gzip
+          ? { body: gzipSync(bytes), status, contentType, headers: { 'content-encoding': 'gzip' } }
+          : { body: bytes, status, contentType };
+      });
       return;
     }
     // The body is of no interest; drain it so a kept-alive connection stays usable.
@@ -147,6 +217,47 @@ export async function startFaultProxy(target: URL, options: FaultProxyOptions = 
       case 'missingAccessToken':
         sendText(res, 200, 'application/json', JSON.stringify({ token_type: 'Bearer', expires_in: 3600 }));
         break;
+      case 'respond':
+        sendCanned(res, fault.response);
+        break;
+      case 'drip': {
+        res.writeHead(200, { 'content-type': fault.contentType ?? 'application/json' });
+        hanging.add(res);
+        let sent = 0;
+        const timer = setInterval(() => {
+          if (res.destroyed || sent >= fault.body.length) {
+            clearInterval(timer);
+            timers.delete(timer);
+            if (!res.destroyed) res.end();
+            return;
+          }
+          res.write(fault.body.slice(sent, sent + 1));
+          sent += 1;
+        }, fault.intervalMs);
+        timers.add(timer);
+        res.on('close', () => {
+          hanging.delete(res);
+          clearInterval(timer);
+          timers.delete(timer);
+        });
+        break;
+      }
+      case 'resetMidBody': {
+        const body = Buffer.from(fault.body);
+        res.writeHead(200, {
+          'content-type': fault.contentType ?? 'application/json',
+          'content-length': body.length,
+        });
+        // Flushed first, so the client has the headers and part of the body when the reset comes.
+        res.write(body.subarray(0, fault.bytes), () => {
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            req.socket.resetAndDestroy();
+          }, 50);
+          timers.add(timer);
+        });
+        break;
+      }
     }
   }
 
@@ -177,11 +288,18 @@ export async function startFaultProxy(target: URL, options: FaultProxyOptions = 
       }
       for (let i = 0; i < n; i++) faults.push(fault);
     },
+    setStandingFault(fault) {
+      if (fault?.kind === 'expiredToken' && !options.expireToken) {
+        throw new Error('the expiredToken fault needs options.expireToken (e.g. AuthServer.expireToken)');
+      }
+      standing = fault;
+    },
     tokenRequests: () => tokenRequests,
     tokenRequestTimes: () => [...tokenRequestTimes],
     pendingFaults: () => faults.length,
     clearFaults() {
       faults.length = 0;
+      standing = undefined;
     },
     resetCounters() {
       tokenRequests = 0;
@@ -190,6 +308,7 @@ export async function startFaultProxy(target: URL, options: FaultProxyOptions = 
     close() {
       return new Promise((resolve, reject) => {
         for (const res of hanging) res.destroy();
+        for (const timer of timers) clearTimeout(timer);
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
         agent.destroy();
@@ -240,6 +359,44 @@ function readBody(stream: IncomingMessage): Promise<Buffer> {
     stream.on('end', () => resolve(Buffer.concat(chunks)));
     stream.on('error', reject);
   });
+}
+
+interface Replacement {
+  body: Buffer;
+  status?: number;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+function sendCanned(res: ServerResponse, response: CannedResponse): void {
+  const raw = Buffer.from(response.body ?? '');
+  const body = response.gzip ? gzipSync(raw) : raw;
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    ...response.headers,
+    ...(response.gzip ? { 'content-encoding': 'gzip' } : {}),
+  };
+  if (!response.chunked) {
+    res.writeHead(response.status ?? 200, { ...headers, 'content-length': body.length });
+    res.end(body);
+    return;
+  }
+  res.writeHead(response.status ?? 200, headers);
+  const chunk = 64 * 1024;
+  let offset = 0;
+  // Honours back-pressure, and stops when the client hangs up (e.g. at its size limit).
+  const pump = (): void => {
+    while (offset < body.length && !res.destroyed) {
+      const part = body.subarray(offset, offset + chunk);
+      offset += part.length;
+      if (!res.write(part)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!res.destroyed) res.end();
+  };
+  pump();
 }
 
 function sendText(res: ServerResponse, status: number, contentType: string, body: string): void {

@@ -50,6 +50,8 @@ export async function startTestOperator(kc: KubeConfig, options: TestOperatorOpt
       // --allow-endpoint-cidrs in `flags` replaces this one.
       '--allow-endpoint-cidrs=127.0.0.0/8',
       '--log-level=debug',
+      // One in-process replica, no Lease: leader election runs in real processes (operator-process.ts).
+      '--leader-elect=false',
       ...(options.flags ?? []),
     ],
     {},

@@ -15,6 +15,10 @@ describe('parseConfig', () => {
       defaultRenewBeforeMs: undefined,
       concurrency: 10,
       issuerConcurrency: 5,
+      issuerQps: 0,
+      issuerBurst: 1,
+      kubeApiQps: 0,
+      kubeApiBurst: 1,
       outbound: {
         allowInsecureHttp: false,
         allowPrivateNetworks: false,
@@ -22,6 +26,43 @@ describe('parseConfig', () => {
         allowedEndpointHosts: [],
       },
       logLevel: 'info',
+      leaderElection: {
+        namespace: 'token-renewer',
+        name: 'token-renewer',
+        leaseDurationMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryPeriodMs: 2_000,
+      },
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it('turns leader election off Go-style or from the environment, and places the Lease', () => {
+    for (const [argv, env] of [
+      [['--leader-elect=false'], {}],
+      [['--no-leader-elect'], {}],
+      [[], { TOKEN_RENEWER_LEADER_ELECT: 'false' }],
+    ] as const) {
+      const result = parseConfig(argv, env);
+      assert.ok(result.ok);
+      assert.equal(result.config.leaderElection, undefined, JSON.stringify(argv));
+    }
+    const on = parseConfig(
+      [
+        '--leader-elect=true',
+        '--cluster-resource-namespace=ops',
+        '--lease-duration=4s',
+        '--renew-deadline=3s',
+      ],
+      { TOKEN_RENEWER_LEADER_ELECT: 'false', TOKEN_RENEWER_RETRY_PERIOD: '1s' },
+    );
+    assert.ok(on.ok);
+    assert.deepEqual(on.config.leaderElection, {
+      namespace: 'ops',
+      name: 'token-renewer',
+      leaseDurationMs: 4000,
+      renewDeadlineMs: 3000,
+      retryPeriodMs: 1000,
     });
   });
 
@@ -81,6 +122,17 @@ describe('parseConfig', () => {
     ['an address without a port', ['--health-address=localhost'], /--health-address must be \[HOST\]:PORT/],
     ['an unknown log level', ['--log-level=loud'], /--log-level must be one of debug, info, warn, error/],
     ['an unknown flag', ['--bogus'], /Unknown option '--bogus'/],
+    [
+      'a renew deadline not shorter than the lease',
+      ['--lease-duration=10s', '--renew-deadline=10s'],
+      /--renew-deadline must be shorter than --lease-duration/,
+    ],
+    [
+      'a retry period not shorter than the renew deadline',
+      ['--retry-period=10s'],
+      /--retry-period must be shorter than --renew-deadline/,
+    ],
+    ['a lease duration in fractions of seconds', ['--lease-duration=15500ms'], /whole seconds/],
     [
       'a malformed exempt range',
       ['--allow-endpoint-cidrs=127.0.0.1/33'],

@@ -17,6 +17,19 @@ describe('RecentWrites', () => {
     assert.equal(recent.freshest('ns/s', at('13'))?.metadata?.resourceVersion, '13');
   });
 
+  it('recognises the echo of our own write, and nothing else', () => {
+    const recent = new RecentWrites<V1Secret>();
+    assert.equal(recent.isEcho('ns/s', at('12')), false, 'nothing written');
+    recent.remember('ns/s', at('12'));
+    assert.equal(recent.isEcho('ns/s', at('11')), false);
+    assert.equal(recent.isEcho('ns/s', at('13')), false);
+    assert.equal(recent.isEcho('ns/s', undefined), false);
+    assert.equal(recent.isEcho('ns/other', at('12')), false);
+    assert.equal(recent.isEcho('ns/s', at('12')), true);
+    recent.observe('ns/s', at('12'));
+    assert.equal(recent.isEcho('ns/s', at('12')), false, 'once caught up, a resync is not an echo');
+  });
+
   it('drops the overlay when the object is deleted', () => {
     const recent = new RecentWrites<V1Secret>();
     recent.remember('ns/s', at('12'));

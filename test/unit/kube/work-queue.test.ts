@@ -167,6 +167,39 @@ describe('WorkQueue', () => {
     assert.equal(await queue.shutdown(), true);
   });
 
+  it('whenIdle resolves once the workers have drained everything, including re-queued keys', async () => {
+    const queue = new WorkQueue({ concurrency: 2, onError: noErrors });
+    const h = controlledHandler();
+    let idle = false;
+    queue.add('a');
+    queue.add('b');
+    void queue.whenIdle().then(() => {
+      idle = true;
+    });
+    await flush();
+    assert.equal(idle, false, 'not idle before the workers start');
+    queue.process(h.handler);
+    await flush();
+    queue.add('a'); // while a runs: once more afterwards
+    await h.release('a');
+    await h.release('b');
+    assert.equal(idle, false, 'a is due again');
+    await h.release('a');
+    assert.equal(idle, true);
+    assert.deepEqual(h.started, ['a', 'b', 'a']);
+  });
+
+  it('whenIdle resolves at once when idle, and on shutdown', async () => {
+    const idleQueue = new WorkQueue({ concurrency: 1, onError: noErrors });
+    idleQueue.process(async () => {});
+    await idleQueue.whenIdle();
+    const queue = new WorkQueue({ concurrency: 1, onError: noErrors });
+    queue.add('never-processed');
+    const idle = queue.whenIdle();
+    await queue.shutdown();
+    await idle;
+  });
+
   it('rejects a concurrency below one', () => {
     assert.throws(() => new WorkQueue({ concurrency: 0, onError: noErrors }), RangeError);
   });

@@ -113,9 +113,21 @@ describe('retryAt', () => {
       bound: 'backoff',
     },
     {
-      name: 'the retry never goes past the expiry of the still-valid token',
+      name: 'while the token is valid, the retry comes within a quarter of its remaining validity',
       input: { failedAttempts: 50, random: constant(1), expiresAt: at(90 * SECOND) },
-      delayMs: 90 * SECOND,
+      delayMs: 22.5 * SECOND,
+      bound: 'backoff',
+    },
+    {
+      name: 'the quarter of the remaining validity never shrinks the window below the base',
+      input: { failedAttempts: 50, random: constant(0.5), expiresAt: at(2 * SECOND) },
+      delayMs: 500,
+      bound: 'backoff',
+    },
+    {
+      name: 'the retry never goes past the expiry of the still-valid token',
+      input: { failedAttempts: 50, random: constant(1), expiresAt: at(600) },
+      delayMs: 600,
       bound: 'expiry',
     },
     {
@@ -131,15 +143,21 @@ describe('retryAt', () => {
       bound: 'backoff',
     },
     {
-      name: 'once the token has expired the cap still applies',
+      name: 'once the token has expired the wait never exceeds how long it has been expired',
       input: { failedAttempts: 50, random: constant(1), expiresAt: at(-MINUTE) },
+      delayMs: MINUTE,
+      bound: 'backoff',
+    },
+    {
+      name: 'long after the expiry the cap applies',
+      input: { failedAttempts: 50, random: constant(1), expiresAt: at(-HOUR) },
       delayMs: 5 * MINUTE,
       bound: 'backoff',
     },
     {
-      name: 'a token expiring exactly now counts as expired',
+      name: 'a token expiring exactly now counts as expired: the next try comes within the base',
       input: { failedAttempts: 50, random: constant(1), expiresAt: T0 },
-      delayMs: 5 * MINUTE,
+      delayMs: SECOND,
       bound: 'backoff',
     },
     {
