@@ -41,7 +41,8 @@ export function backoffCeilingMs(failedAttempts: number, baseMs: number, capMs: 
 
 /**
  * delay = random × min(cap, base × 2^(attempts−1), W), where W is max(base, remaining validity / 4)
- * while the current token is valid and max(base, time since it expired) once it has expired.
+ * while the current token is valid and max(base, time since it expired) once it has expired; when
+ * W is the smaller, the delay is drawn from [W/2, W] instead, so a small window is no hot loop.
  * Then, in this order of precedence:
  * 1. never sooner than Retry-After (rounded up to the second, as it is stored that way), even
  *    beyond the cap: the cap limits our own backoff, not the server's instruction (but a
@@ -67,9 +68,13 @@ export function retryAt(input: RetryInput): Retry {
   // quick retries must not make the first wait after an outage jump to the count-based size.
   const timeCeiling =
     expires === undefined ? capMs : Math.max(baseMs, expires > now ? (expires - now) / 4 : now - expires);
-  const ceiling = Math.min(backoffCeilingMs(input.failedAttempts, baseMs, capMs), timeCeiling);
+  const countCeiling = backoffCeilingMs(input.failedAttempts, baseMs, capMs);
+  const ceiling = Math.min(countCeiling, timeCeiling);
+  // Where time, not the count, bounds the window, the window is small and stays small: the
+  // draw takes its upper half ("equal jitter"), so retries never come faster than two a window.
+  const floor = timeCeiling < countCeiling ? ceiling / 2 : 0;
   // Whole milliseconds, rounded down: a Date holds no more, and down keeps random < 1 below the ceiling.
-  let at = now + Math.floor(unitInterval(input.random()) * ceiling);
+  let at = now + Math.floor(floor + unitInterval(input.random()) * (ceiling - floor));
   let bound: RetryBound = 'backoff';
 
   const { retryAfterMs } = input;

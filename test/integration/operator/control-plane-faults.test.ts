@@ -66,7 +66,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
  * jitter in a window that doubles per failure, but while the token is still valid the window is
  * at most a quarter of the remaining validity (not below 1 s), and after expiry at most the time
  * since it expired. Near the expiry of these short tokens that is the 1 s floor, a mean gap of
- * 0.5 s: about two attempts per second at worst, plus a few for the doubling phase and the retry
+ * 0.5–1 s (the draw takes the upper half of a time-bound window): at most two attempts per second,
+ * plus a few for the doubling phase and the retry
  * brought forward to the expiry. A hot loop would make hundreds.
  */
 const maxAttempts = (outageMs: number) => Math.ceil((2 * Math.max(outageMs, 1000)) / 1000) + 5;

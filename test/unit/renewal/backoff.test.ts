@@ -120,8 +120,14 @@ describe('retryAt', () => {
     },
     {
       name: 'the quarter of the remaining validity never shrinks the window below the base',
-      input: { failedAttempts: 50, random: constant(0.5), expiresAt: at(2 * SECOND) },
+      input: { failedAttempts: 50, random: constant(0), expiresAt: at(2 * SECOND) },
       delayMs: 500,
+      bound: 'backoff',
+    },
+    {
+      name: 'a window bounded by time takes its upper half, so small windows do not make a hot loop',
+      input: { failedAttempts: 50, random: constant(0.5), expiresAt: at(-10 * SECOND) },
+      delayMs: 7.5 * SECOND,
       bound: 'backoff',
     },
     {
