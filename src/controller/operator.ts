@@ -204,6 +204,7 @@ export function createOperator(options: OperatorOptions): Operator {
   const events = kubeEventRecorder(core, {
     now,
     onError: (err) => log.warn('event not recorded', { error: describeApiError(err) }),
+    onDropped: (count) => log.warn('events dropped: too many were waiting to be recorded', { count }),
   });
   const statusWriter = new StatusWriter(custom);
   const secretWatches = new NamedSecretWatches({

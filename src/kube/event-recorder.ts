@@ -34,8 +34,11 @@ export interface KubeEventRecorderOptions {
   /** Events waiting beyond this are dropped. Default 1000. */
   maxPending?: number;
   onError?: (err: unknown) => void;
-  /** An event was dropped because too many were waiting. */
-  onDropped?: () => void;
+  /**
+   * Events were dropped because too many were waiting: called once the backlog has drained, with
+   * the number dropped since the last call (one report per burst, not one per event).
+   */
+  onDropped?: (count: number) => void;
 }
 
 const component = 'token-renewer';
@@ -49,7 +52,13 @@ export function kubeEventRecorder(core: CoreV1Api, options: KubeEventRecorderOpt
   const instance = hostname();
   const pending: CoreV1ApiCreateNamespacedEventRequest[] = [];
   let running = 0;
+  let dropped = 0;
   const pump = (): void => {
+    if (dropped > 0 && pending.length === 0 && running === 0) {
+      const count = dropped;
+      dropped = 0;
+      options.onDropped?.(count);
+    }
     while (running < concurrency && pending.length > 0) {
       const request = pending.shift() as CoreV1ApiCreateNamespacedEventRequest;
       running++;
@@ -71,7 +80,7 @@ export function kubeEventRecorder(core: CoreV1Api, options: KubeEventRecorderOpt
       recent.set(key, at.getTime());
       if (recent.size > 10_000) pruneOlderThan(recent, at.getTime() - window);
       if (pending.length >= maxPending) {
-        options.onDropped?.();
+        dropped++;
         return;
       }
       const namespace = target.namespace || 'default';

@@ -62,23 +62,25 @@ describe('kubeEventRecorder', () => {
 
   it('drops events beyond maxPending, reports them, and reports failures', async () => {
     const fake = fakeCore();
-    let dropped = 0;
+    const dropped: number[] = [];
     const errors: unknown[] = [];
     const events = kubeEventRecorder(fake.core, {
       concurrency: 1,
       maxPending: 2,
-      onDropped: () => dropped++,
+      onDropped: (count) => dropped.push(count),
       onError: (err) => errors.push(err),
     });
     for (let i = 0; i < 6; i++) events.record(target(`tr-${i}`), 'Warning', 'RenewalFailed', 'failed');
-    // One in flight, two waiting, three dropped.
-    assert.equal(dropped, 3);
+    // One in flight, two waiting, three dropped: reported once the backlog has drained.
+    assert.deepEqual(dropped, []);
     fake.calls[0]?.finish(new Error('denied'));
     await flush();
     fake.calls[1]?.finish();
     await flush();
+    assert.deepEqual(dropped, []);
     fake.calls[2]?.finish();
     await flush();
+    assert.deepEqual(dropped, [3]);
     assert.equal(fake.calls.length, 3);
     assert.equal(errors.length, 1);
   });
