@@ -1,8 +1,10 @@
 // Client authentication for the token endpoint, always explicit: openid-client would otherwise
 // default to client_secret_post, which most servers do not expect.
+
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { importPKCS8 } from 'jose';
 import * as client from 'openid-client';
+import { privateKeyJWTAlgorithms } from '../api/constants.ts';
 import { TokenRequestError } from './errors.ts';
 
 export type ClientAuthSpec =
@@ -13,20 +15,11 @@ export type ClientAuthSpec =
 
 export type ClientAuthMethod = ClientAuthSpec['method'];
 
-/** JWS algorithms openid-client can sign client assertions with (WebCrypto). */
-export const SUPPORTED_ASSERTION_ALGS: readonly string[] = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-];
+/**
+ * JWS algorithms openid-client can sign client assertions with (WebCrypto): those the CRD
+ * accepts, plus `Ed25519`, the name openid-client itself uses for EdDSA keys.
+ */
+export const SUPPORTED_ASSERTION_ALGS: readonly string[] = [...privateKeyJWTAlgorithms, 'Ed25519'];
 
 export interface ClientAuthOptions {
   /**
